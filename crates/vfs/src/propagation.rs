@@ -84,6 +84,31 @@ pub trait Table {
     fn set_prop(&mut self, i: usize, p: Prop);
 }
 
+/// One entry of a mount list: a `Vec` of them is a [`Table`].
+pub trait Entry {
+    /// Its mount namespace.
+    fn ns(&self) -> u64;
+    /// Its propagation.
+    fn prop(&self) -> Prop;
+    /// Sets its propagation.
+    fn set_prop(&mut self, p: Prop);
+}
+
+impl<E: Entry> Table for Vec<E> {
+    fn count(&self) -> usize {
+        self.len()
+    }
+    fn ns(&self, i: usize) -> u64 {
+        self[i].ns()
+    }
+    fn prop(&self, i: usize) -> Prop {
+        self[i].prop()
+    }
+    fn set_prop(&mut self, i: usize, p: Prop) {
+        self[i].set_prop(p);
+    }
+}
+
 /// The peer groups in use: (id, members), sorted by id.
 #[derive(Debug, Default)]
 pub struct Groups {
@@ -505,8 +530,9 @@ pub fn abandon(groups: &mut Groups, plan: &Plan, with_new: bool) {
     }
 }
 
-/// Gives back the group count of one planned copy the kernel does not
-/// make (another receiver of the same namespace already shows it).
-pub fn drop_copy(groups: &mut Groups, p: Prop) {
+/// Gives back the group count of one mount with `p` the kernel does not
+/// make (a planned copy another receiver of the same namespace already
+/// shows, a bind that failed).
+pub fn release(groups: &mut Groups, p: Prop) {
     let _ = groups.leave(p.group);
 }

@@ -44,18 +44,15 @@ fn split(s: &mut Sim) -> (&mut dyn Table, &mut Groups) {
     (m as &mut dyn Table, g)
 }
 
-impl Table for Vec<M> {
-    fn count(&self) -> usize {
-        self.len()
+impl prop::Entry for M {
+    fn ns(&self) -> u64 {
+        self.ns
     }
-    fn ns(&self, i: usize) -> u64 {
-        self[i].ns
+    fn prop(&self) -> Prop {
+        self.p
     }
-    fn prop(&self, i: usize) -> Prop {
-        self[i].p
-    }
-    fn set_prop(&mut self, i: usize, p: Prop) {
-        self[i].p = p;
+    fn set_prop(&mut self, p: Prop) {
+        self.p = p;
     }
 }
 
