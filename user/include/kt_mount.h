@@ -100,11 +100,11 @@ static int km_field(const char *dir, const char *key) {
     return p ? atoi(p + strlen(key)) : 0;
 }
 
-/* The mountinfo line whose mount point is `mp`: its root field and the
- * type and source after " - "; 0 when found. */
-static int km_info(const char *mp, char *root, char *type, char *source) {
+/* The line of the mountinfo file `file` whose mount point is `mp`: its
+ * root field and the type and source after " - "; 0 when found. */
+static int km_info_in(const char *file, const char *mp, char *root, char *type, char *source) {
     static char buf[32768];
-    if (km_get("/proc/self/mountinfo", buf, sizeof buf) <= 0) return -1;
+    if (km_get(file, buf, sizeof buf) <= 0) return -1;
     for (char *line = strtok(buf, "\n"); line; line = strtok(NULL, "\n")) {
         char r[256], m[256];
         if (sscanf(line, "%*d %*d %*d:%*d %255s %255s", r, m) != 2 || strcmp(m, mp) != 0) continue;
@@ -114,6 +114,11 @@ static int km_info(const char *mp, char *root, char *type, char *source) {
         return 0;
     }
     return -1;
+}
+
+/* km_info_in() of /proc/self/mountinfo. */
+static int km_info(const char *mp, char *root, char *type, char *source) {
+    return km_info_in("/proc/self/mountinfo", mp, root, type, source);
 }
 
 /* The mount options (sixth field) and the filesystem's options (last
