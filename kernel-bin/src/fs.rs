@@ -319,7 +319,9 @@ pub fn copy_namespace(from: u64, new: &Arc<process::ns::MntNs>) -> linux_abi::Re
             m.parent = olds.iter().position(|&o| o == m.parent).map_or(0, |i| news[i]);
         }
         for m in &copies {
-            if let Some(c) = &m.covered {
+            // a directory bound on itself is a record only (hung on
+            // itself, every walk there would loop)
+            if let Some(c) = m.covered.as_ref().filter(|c| !Arc::ptr_eq(c, &m.root)) {
                 pairs.push((c.clone(), m.mnt.clone(), m.root.is_fs_root()));
             }
         }
@@ -581,7 +583,7 @@ fn attach(mut t: crate::lockorder::RankedGuard<'_, Table>, mut m: Mount) -> linu
     tb.list.push(m);
     let first = tb.list.len() - 1;
     for c in made {
-        if let Some(cov) = &c.covered
+        if let Some(cov) = c.covered.as_ref().filter(|cov| !Arc::ptr_eq(cov, &c.root))
             && hangs.try_reserve(1).is_ok()
         {
             hangs.push((cov.clone(), c.mnt.clone(), c.ns));

@@ -325,6 +325,49 @@ KT_CASE(propagate_from_names_the_nearest_group_seen) {
     KT_EQ(kt_in_child(dominating_child), 0);
 }
 
+/* ---- iproute2's `ip netns add/exec/delete` pattern ---- */
+
+static unsigned long netns_ino;
+
+static int netns_peer(void) {
+    /* `ip netns exec`: a slave of everything */
+    if (mount("", "/", "none", MS_SLAVE | MS_REC, NULL) != 0) return 40;
+    if (km_field(BASE "/netns", "master:") <= 0) return 41;
+    if (!km_tell(to_main[1]) || !km_wait(to_peer[0])) return 42;
+    /* `ip netns add` in main after this namespace was made: received */
+    if (km_ino(BASE "/netns/one") != netns_ino || km_mounted(BASE "/netns/one") != 1) return 43;
+    if (!km_tell(to_main[1]) || !km_wait(to_peer[0])) return 44;
+    /* `ip netns delete`: its umount received too */
+    if (km_ino(BASE "/netns/one") == netns_ino || km_mounted(BASE "/netns/one") != 0) return 45;
+    return 0;
+}
+
+static int netns_child(void) {
+    KT_CHILD_CHECK(1, world());
+    KT_CHILD_CHECK(2, mkdir(BASE "/netns", 0755) == 0);
+    /* netns_add(): MS_SHARED|MS_REC, EINVAL on a plain directory, so it
+     * is bound on itself first */
+    KT_CHILD_CHECK(3, mount("", BASE "/netns", "none", MS_SHARED | MS_REC, NULL) == -1 && errno == EINVAL);
+    KT_CHILD_CHECK(4, mount(BASE "/netns", BASE "/netns", "none", MS_BIND | MS_REC, NULL) == 0);
+    KT_CHILD_CHECK(5, mount("", BASE "/netns", "none", MS_SHARED | MS_REC, NULL) == 0);
+    KT_CHILD_CHECK(6, km_field(BASE "/netns", "shared:") > 0);
+    netns_ino = km_ino("/proc/self/ns/net");
+    KT_CHILD_CHECK(7, netns_ino != 0 && km_put_file(BASE "/netns/one", "") == 0);
+    pid_t c = start_peer(CLONE_NEWNS, netns_peer);
+    KT_CHILD_CHECK(8, c > 0 && km_wait(to_main[0]));
+    KT_CHILD_CHECK(9, mount("/proc/self/ns/net", BASE "/netns/one", "none", MS_BIND, NULL) == 0);
+    KT_CHILD_CHECK(10, km_ino(BASE "/netns/one") == netns_ino);
+    KT_CHILD_CHECK(11, km_tell(to_peer[1]) && km_wait(to_main[0]));
+    KT_CHILD_CHECK(12, umount2(BASE "/netns/one", MNT_DETACH) == 0 && unlink(BASE "/netns/one") == 0);
+    KT_CHILD_CHECK(13, km_tell(to_peer[1]));
+    KT_CHILD_CHECK(14, peer_status(c) == 0);
+    return 0;
+}
+
+KT_CASE(ip_netns_add_and_delete_reach_an_exec_namespace) {
+    KT_EQ(kt_in_child(netns_child), 0);
+}
+
 /* ---- the root at boot ---- */
 
 KT_CASE(the_root_is_private_at_boot) {
