@@ -4,6 +4,7 @@
 use alloc::string::String;
 use alloc::sync::Arc;
 use alloc::vec::Vec;
+use vfs::propagation::{self as propagation, Prop};
 use vfs::{Clock, Inode, Timespec};
 
 /// `TMPFS_MAGIC`.
@@ -30,9 +31,9 @@ struct Mount {
     /// filesystem's root (`/` but for bind mounts of a subdirectory):
     /// /proc/PID/mountinfo's fourth field.
     fs_root: Vec<u8>,
-    /// Propagation (mountinfo's optional field): 0 private, else the
-    /// peer group of a shared mount (`shared:N`).
-    shared: u64,
+    /// Propagation (mountinfo's optional fields): its peer group, its
+    /// master, unbindable (`vfs::propagation`).
+    prop: Prop,
     /// Locked flags: mounted by a namespace's own root from a more
     /// privileged namespace's copy (a remount may not drop ro/nosuid/nodev).
     locked: bool,
@@ -143,9 +144,51 @@ pub fn mount_of(inode: &Arc<Inode>) -> (u64, bool) {
 /// mounts go when the last process leaves ([`reap_namespaces`]).
 struct Table {
     list: Vec<Mount>,
+    /// The peer groups in use (ids, members).
+    groups: propagation::Groups,
     spaces: Vec<(u64, alloc::sync::Weak<process::ns::MntNs>)>,
     /// Each namespace's mount lock ([`lock_namespace`]), made on first use.
     locks: Vec<(u64, Arc<SleepLock>)>,
+}
+
+impl propagation::Entry for Mount {
+    fn ns(&self) -> u64 {
+        self.ns
+    }
+    fn prop(&self) -> Prop {
+        self.prop
+    }
+    fn set_prop(&mut self, p: Prop) {
+        self.prop = p;
+    }
+}
+
+impl Table {
+    /// Takes the records `gone` says out of the table: they leave their
+    /// peer groups first (an emptied group's slaves go to its master).
+    fn take(&mut self, gone: impl Fn(&Mount) -> bool) -> Vec<Mount> {
+        let idx: Vec<usize> = self.list.iter().enumerate().filter(|(_, m)| gone(m)).map(|(i, _)| i).collect();
+        if idx.is_empty() {
+            return Vec::new();
+        }
+        propagation::remove(&mut self.list, &mut self.groups, &idx);
+        let (out, kept): (Vec<Mount>, Vec<Mount>) =
+            core::mem::take(&mut self.list).into_iter().partition(gone);
+        self.list = kept;
+        out
+    }
+
+    /// The nsfs number of the user namespace owning mount namespace `ns`.
+    fn owner_of(&self, ns: u64) -> u64 {
+        if ns == vfs::INITIAL_MNT_NS {
+            return INIT_FS_USER;
+        }
+        self.spaces
+            .iter()
+            .find(|(n, _)| *n == ns)
+            .and_then(|(_, w)| w.upgrade())
+            .map_or(INIT_FS_USER, |m| m.owner().ino())
+    }
 }
 
 impl core::ops::Deref for Table {
@@ -165,7 +208,7 @@ impl core::ops::DerefMut for Table {
 static MOUNTS: crate::lockorder::Ranked<Table> = crate::lockorder::Ranked::new(
     crate::lockorder::LockClass::Mounts,
     "fs::MOUNTS",
-    Table { list: Vec::new(), spaces: Vec::new(), locks: Vec::new() },
+    Table { list: Vec::new(), groups: propagation::Groups::new(), spaces: Vec::new(), locks: Vec::new() },
 );
 
 /// A held mount-namespace lock ([`lock_namespace`]); released on drop.
@@ -249,7 +292,7 @@ pub fn copy_namespace(from: u64, new: &Arc<process::ns::MntNs>) -> linux_abi::Re
                 id: next_mount_id(),
                 parent: m.parent,
                 fs_root: m.fs_root.clone(),
-                shared: 0,
+                prop: Prop::PRIVATE,
                 // copy_tree(CL_UNPRIVILEGED): a less privileged namespace
                 // may not change the flags it was given
                 locked: m.locked || user_owned,
@@ -259,9 +302,15 @@ pub fn copy_namespace(from: u64, new: &Arc<process::ns::MntNs>) -> linux_abi::Re
                 copied_from: m.id,
             })
             .collect();
-        for (c, m) in copies.iter().zip(t.list.iter().filter(|m| m.ns == from)) {
+        // copy_mnt_ns(): peers stay peers; into a namespace of another
+        // user namespace shared mounts' copies are their slaves
+        // (CL_SHARED_TO_SLAVE)
+        let to_slave = t.owner_of(from) != new.owner().ino();
+        let tb: &mut Table = &mut t;
+        for (c, m) in copies.iter_mut().zip(tb.list.iter().filter(|m| m.ns == from)) {
             c.mnt.set_flags(m.flags());
             c.mnt.set_id(c.id);
+            c.prop = propagation::copy(&mut tb.groups, m.prop, to_slave);
         }
         // the copies' parents are the copies of the parents
         let olds: Vec<u64> = t.list.iter().filter(|m| m.ns == from).map(|m| m.id).collect();
@@ -270,7 +319,9 @@ pub fn copy_namespace(from: u64, new: &Arc<process::ns::MntNs>) -> linux_abi::Re
             m.parent = olds.iter().position(|&o| o == m.parent).map_or(0, |i| news[i]);
         }
         for m in &copies {
-            if let Some(c) = &m.covered {
+            // a directory bound on itself is a record only (hung on
+            // itself, every walk there would loop)
+            if let Some(c) = m.covered.as_ref().filter(|c| !Arc::ptr_eq(c, &m.root)) {
                 pairs.push((c.clone(), m.mnt.clone(), m.root.is_fs_root()));
             }
         }
@@ -297,10 +348,7 @@ pub fn copy_namespace(from: u64, new: &Arc<process::ns::MntNs>) -> linux_abi::Re
                 let before = t.spaces.len();
                 t.spaces.retain(|(n, _)| *n != id);
                 SPACES.fetch_sub(before - t.spaces.len(), core::sync::atomic::Ordering::Relaxed);
-                let (gone, kept): (Vec<Mount>, Vec<Mount>) =
-                    core::mem::take(&mut t.list).into_iter().partition(|m| m.ns == id);
-                t.list = kept;
-                gone
+                t.take(|m| m.ns == id)
             };
             drop(gone);
             log::warn!("mount namespace {id}: copying the mounts failed: {e:?}");
@@ -327,9 +375,7 @@ pub fn reap_namespaces() {
         }
         t.spaces.retain(|(n, _)| !dead.contains(n));
         SPACES.fetch_sub(dead.len(), core::sync::atomic::Ordering::Relaxed);
-        let (gone, kept): (Vec<Mount>, Vec<Mount>) =
-            core::mem::take(&mut t.list).into_iter().partition(|m| dead.contains(&m.ns));
-        t.list = kept;
+        let gone = t.take(|m| dead.contains(&m.ns));
         // their locks go after the table's (a holder keeps its own Arc)
         let (dead_locks, kept): (Vec<_>, Vec<_>) =
             core::mem::take(&mut t.locks).into_iter().partition(|(n, _)| dead.contains(n));
@@ -401,26 +447,160 @@ pub fn record_mount_by(
     let parent = if covered.is_some() { parent_for(&t.list, ns, target) } else { 0 };
     let id = next_mount_id();
     let mnt = vfs_mount(ns, &root, covered.as_ref(), id);
-    t.list.push(Mount {
-        ns,
-        source: source.to_vec(),
-        target: target.to_vec(),
-        fstype: fstype.to_vec(),
-        options,
-        root,
-        covered,
-        id,
-        parent,
-        fs_root: b"/".to_vec(),
-        shared: 0,
-        locked: false,
-        umount_locked: false,
-        fs_user,
-        mnt,
-        copied_from: 0,
-    });
-    let i = t.list.len() - 1;
-    hang(&t.list, i);
+    attach(
+        t,
+        Mount {
+            ns,
+            source: source.to_vec(),
+            target: target.to_vec(),
+            fstype: fstype.to_vec(),
+            options,
+            root,
+            covered,
+            id,
+            parent,
+            fs_root: b"/".to_vec(),
+            prop: Prop::PRIVATE,
+            locked: false,
+            umount_locked: false,
+            fs_user,
+            mnt,
+            copied_from: 0,
+        },
+    )
+}
+
+/// Adds the new record `m` (its `prop` counted already) to the table,
+/// whose lock `t` is, with its propagation (Linux's attach_recursive_mnt
+/// and propagate_mnt): under a shared parent mount it becomes shared and
+/// each other mount namespace with a receiving mount showing its mount
+/// point gets a copy there (`vfs::propagation::plan`: peers' copies in
+/// its group, slaves' copies receiving from it). A receiver in `m`'s own
+/// namespace needs none (mounts hang on directories per namespace: the
+/// mount shows through every mount of the namespace showing its
+/// directory), nor a second one of the same namespace, nor one whose
+/// directory already has a mount there. The copies' flags are locked when
+/// they cross into another user namespace's mount namespace. `ENOSPC`
+/// when a receiving namespace is at fs.mount-max, `ENOMEM`; nothing is
+/// added then. The copies' directory entries are made after the lock is
+/// dropped.
+fn attach(mut t: crate::lockorder::RankedGuard<'_, Table>, mut m: Mount) -> linux_abi::Result<()> {
+    let tb: &mut Table = &mut t;
+    let pi = if m.parent != 0 { tb.list.iter().position(|p| p.ns == m.ns && p.id == m.parent) } else { None };
+    let plan = match pi {
+        Some(pi) => propagation::plan(&tb.list, &mut tb.groups, pi, m.prop),
+        None => Ok(propagation::Plan { new: m.prop, copies: Vec::new() }),
+    };
+    let plan = match plan {
+        Ok(p) => p,
+        Err(e) => {
+            propagation::release(&mut tb.groups, m.prop);
+            return Err(e);
+        }
+    };
+    m.prop = plan.new;
+    let mut made: Vec<Mount> = Vec::new();
+    // the receiving namespaces, sorted (one copy each)
+    let mut spaces: Vec<(u64, usize)> = Vec::new();
+    let fail = |tb: &mut Table, plan: &propagation::Plan| {
+        propagation::abandon(&mut tb.groups, plan, true);
+        linux_abi::Errno::ENOMEM
+    };
+    if made.try_reserve(plan.copies.len()).is_err() || spaces.try_reserve(plan.copies.len() + 1).is_err() {
+        return Err(fail(tb, &plan));
+    }
+    spaces.push((m.ns, 0));
+    if let (Some(pi), Some(covered)) = (pi, m.covered.clone()) {
+        // the mount point as a path in the parent's filesystem
+        let c_fs = rebase(&m.target, &tb.list[pi].target, &tb.list[pi].fs_root);
+        let owner = tb.owner_of(m.ns);
+        for &(d, cp) in &plan.copies {
+            let dm = &tb.list[d];
+            let at = spaces.binary_search_by_key(&dm.ns, |e| e.0);
+            let shows = path_within(&dm.fs_root, &c_fs) && dm.root.same_fs(&covered);
+            if at.is_ok() || !shows || covered.mount_here(dm.ns).is_some() {
+                // not made: the planned copy gives its group count back
+                propagation::release(&mut tb.groups, cp);
+                continue;
+            }
+            if let Err(k) = at {
+                spaces.insert(k, (dm.ns, made.len()));
+            }
+            let id = next_mount_id();
+            let mnt = vfs::Mount::new(m.root.clone());
+            mnt.set_id(id);
+            mnt.set_flags(m.mnt.flags());
+            made.push(Mount {
+                ns: dm.ns,
+                source: m.source.clone(),
+                target: rebase(&c_fs, &dm.fs_root, &dm.target),
+                fstype: m.fstype.clone(),
+                options: m.options.clone(),
+                root: m.root.clone(),
+                covered: Some(covered.clone()),
+                id,
+                parent: dm.id,
+                fs_root: m.fs_root.clone(),
+                prop: cp,
+                // propagated across user namespaces: the flags are locked
+                // (lock_mnt_tree, the top itself left unmountable)
+                locked: m.locked || tb.owner_of(dm.ns) != owner,
+                umount_locked: false,
+                fs_user: m.fs_user,
+                mnt,
+                copied_from: 0,
+            });
+        }
+    }
+    // fs.mount-max in each receiving namespace (one pass over the table)
+    let mut counts: Vec<usize> = Vec::new();
+    if counts.try_reserve(spaces.len()).is_err() {
+        return Err(fail(tb, &plan));
+    }
+    counts.resize(spaces.len(), 0);
+    for r in tb.list.iter() {
+        if let Ok(k) = spaces.binary_search_by_key(&r.ns, |e| e.0) {
+            counts[k] += 1;
+        }
+    }
+    if spaces.iter().zip(&counts).any(|((ns, _), &n)| *ns != m.ns && n >= MOUNT_MAX) {
+        log::info!("mount propagation: a receiving namespace is at fs.mount-max ({MOUNT_MAX}): ENOSPC");
+        propagation::release(&mut tb.groups, m.prop);
+        for c in &made {
+            propagation::release(&mut tb.groups, c.prop);
+        }
+        return Err(linux_abi::Errno::ENOSPC);
+    }
+    if tb.list.try_reserve(made.len() + 1).is_err() {
+        propagation::release(&mut tb.groups, m.prop);
+        for c in &made {
+            propagation::release(&mut tb.groups, c.prop);
+        }
+        return Err(linux_abi::Errno::ENOMEM);
+    }
+    let mut hangs: Vec<(Arc<Inode>, Arc<vfs::Mount>, u64)> = Vec::new();
+    let _ = hangs.try_reserve(made.len());
+    tb.list.push(m);
+    let first = tb.list.len() - 1;
+    for c in made {
+        if let Some(cov) = c.covered.as_ref().filter(|cov| !Arc::ptr_eq(cov, &c.root))
+            && hangs.try_reserve(1).is_ok()
+        {
+            hangs.push((cov.clone(), c.mnt.clone(), c.ns));
+        }
+        tb.list.push(c);
+    }
+    for i in first..tb.list.len() {
+        hang(&tb.list, i);
+    }
+    drop(t);
+    // the copies' directory entries, outside the table's lock
+    for (cov, mnt, ns) in hangs {
+        if let Err(e) = cov.mount_in_ns(ns, &mnt, mnt.root().is_fs_root()) {
+            log::warn!("mount propagation into namespace {ns}: {e:?}; the copy is dropped");
+            forget_mount(ns, mnt.root(), &cov);
+        }
+    }
     Ok(())
 }
 
@@ -437,8 +617,12 @@ fn path_within(prefix: &[u8], path: &[u8]) -> bool {
 /// field: its path inside its filesystem). The holder is looked for in
 /// `ns` only; without one the bind's flags are locked when `user_owned`
 /// (the namespace's owner is not the initial user namespace) and its
-/// filesystem counts as the initial namespace's (no remount). `ENOMEM`
-/// when the table cannot grow.
+/// filesystem counts as the initial namespace's (no remount). The bind's
+/// propagation comes from the mount the source was reached through
+/// (`src_mnt`, else the holder): a peer of a shared one, a slave of a
+/// slave's master (`EINVAL` for an unbindable one); then it propagates
+/// as a new mount ([`attach`]). `ENOMEM` when the table cannot grow,
+/// `ENOSPC` at a receiving namespace's fs.mount-max.
 pub fn record_bind(
     ns: u64,
     user_owned: bool,
@@ -446,6 +630,7 @@ pub fn record_bind(
     source: &[u8],
     root: Arc<Inode>,
     covered: Arc<Inode>,
+    src_mnt: Option<&Arc<vfs::Mount>>,
 ) -> linux_abi::Result<()> {
     let mut mounts = MOUNTS.lock();
     mounts.list.try_reserve(1).map_err(|_| linux_abi::Errno::ENOMEM)?;
@@ -456,6 +641,10 @@ pub fn record_bind(
         .find(|m| m.root.same_fs(&root) && path_within(&m.target, source))
         .or_else(|| mounts.iter().rev().filter(|m| m.ns == ns).find(|m| m.root.same_fs(&root)));
     let flags = holder.map_or(0, |m| m.flags());
+    let src_prop = src_mnt
+        .and_then(|v| mounts.iter().rev().find(|m| m.ns == ns && Arc::ptr_eq(&m.mnt, v)))
+        .or(holder)
+        .map_or(Prop::PRIVATE, |m| m.prop);
     // an nsfs file (no mount of nsfs in the table): Linux's internal
     // nsfs mount, `nsfs nsfs rw` with the namespace's name as its root
     let nsfs = root.dev() == vfs::makedev(0, 4) && !root.is_dir();
@@ -486,29 +675,41 @@ pub fn record_bind(
     };
     let id = next_mount_id();
     let parent = parent_for(&mounts.list, ns, target);
+    let prop = if nsfs { Prop::PRIVATE } else { propagation::bind(&mut mounts.groups, src_prop)? };
     let mnt = vfs_mount(ns, &root, Some(&covered), id);
     mnt.set_flags(flags);
-    mounts.push(Mount {
-        ns,
-        source: src,
-        target: target.to_vec(),
-        fstype,
-        options,
-        root,
-        covered: Some(covered),
-        id,
-        parent,
-        fs_root,
-        shared: 0,
-        locked,
-        umount_locked: false,
-        fs_user,
-        mnt,
-        copied_from: 0,
-    });
-    let i = mounts.list.len() - 1;
-    hang(&mounts.list, i);
-    Ok(())
+    attach(
+        mounts,
+        Mount {
+            ns,
+            source: src,
+            target: target.to_vec(),
+            fstype,
+            options,
+            root,
+            covered: Some(covered),
+            id,
+            parent,
+            fs_root,
+            prop,
+            locked,
+            umount_locked: false,
+            fs_user,
+            mnt,
+            copied_from: 0,
+        },
+    )
+}
+
+/// do_loopback()'s check before a bind is made: `EINVAL` when the mount
+/// the source was reached through (`src_mnt`) is unbindable.
+pub fn check_bindable(ns: u64, src_mnt: Option<&Arc<vfs::Mount>>) -> linux_abi::Result<()> {
+    let Some(v) = src_mnt else { return Ok(()) };
+    let t = MOUNTS.lock();
+    match t.list.iter().rev().find(|m| m.ns == ns && Arc::ptr_eq(&m.mnt, v)) {
+        Some(m) if m.prop.unbindable => Err(linux_abi::Errno::EINVAL),
+        _ => Ok(()),
+    }
 }
 
 /// umount2(2)'s can_umount(): `EINVAL` when the mount of `root` on
@@ -613,13 +814,84 @@ fn rebase(path: &[u8], from: &[u8], to: &[u8]) -> Vec<u8> {
 /// Forgets the mount of `root` on `covered` in `ns` (umount(2)); whether
 /// no namespace mounts `root` any more.
 pub fn forget_mount(ns: u64, root: &Arc<Inode>, covered: &Arc<Inode>) -> bool {
-    let mut t = MOUNTS.lock();
-    t.retain(|m| {
-        !(m.ns == ns
-            && Arc::ptr_eq(&m.root, root)
-            && m.covered.as_ref().is_some_and(|c| Arc::ptr_eq(c, covered)))
-    });
-    !t.iter().any(|m| Arc::ptr_eq(&m.root, root))
+    let gone = {
+        let mut t = MOUNTS.lock();
+        let gone = t.take(|m| {
+            m.ns == ns
+                && Arc::ptr_eq(&m.root, root)
+                && m.covered.as_ref().is_some_and(|c| Arc::ptr_eq(c, covered))
+        });
+        (gone, !t.iter().any(|m| Arc::ptr_eq(&m.root, root)))
+    };
+    gone.1
+}
+
+/// umount propagation (Linux's propagate_umount), before the mount of
+/// `root` on `covered` in `ns` leaves the table: under a shared parent,
+/// the mount on the same directory under each receiving mount of another
+/// namespace goes too, when nothing is mounted below it and it is not
+/// locked. (Receivers in `ns` itself share its directory entry.) The
+/// records leave the table under its lock (one sorted index of parents,
+/// O(n log n)); their directory entries go after it, and a filesystem no
+/// namespace mounts any more is closed.
+pub fn umount_propagated(ns: u64, root: &Arc<Inode>, covered: &Arc<Inode>) {
+    let (gone, dropped) = {
+        let mut t = MOUNTS.lock();
+        let Some(i) = find(&t.list, ns, root, Some(covered)) else { return };
+        let parent = t.list[i].parent;
+        let Some(pi) = t.list.iter().position(|p| p.ns == ns && p.id == parent) else { return };
+        if !t.list[pi].prop.is_shared() {
+            return;
+        }
+        let Ok(ix) = propagation::Index::new(&t.list) else { return };
+        let Ok((dests, _)) = propagation::receivers(&t.list, &ix, pi) else { return };
+        // (namespace, parent id, index) of every mount, sorted
+        let mut kids: Vec<(u64, u64, usize)> = Vec::new();
+        if kids.try_reserve(t.list.len()).is_err() {
+            return;
+        }
+        kids.extend(t.list.iter().enumerate().map(|(k, m)| (m.ns, m.parent, k)));
+        kids.sort_unstable();
+        let under = |ns: u64, id: u64| {
+            let from = kids.partition_point(|e| (e.0, e.1) < (ns, id));
+            kids[from..].iter().take_while(move |e| e.0 == ns && e.1 == id).map(|e| e.2)
+        };
+        let mut chosen: Vec<(u64, u64)> = Vec::new();
+        for (d, _, _) in dests {
+            let dm = &t.list[d];
+            if dm.ns == ns {
+                continue;
+            }
+            for x in under(dm.ns, dm.id) {
+                let xm = &t.list[x];
+                let here = xm.covered.as_ref().is_some_and(|c| Arc::ptr_eq(c, covered));
+                if here && !xm.umount_locked && under(xm.ns, xm.id).next().is_none() {
+                    if chosen.try_reserve(1).is_err() {
+                        break;
+                    }
+                    chosen.push((xm.ns, xm.id));
+                }
+            }
+        }
+        if chosen.is_empty() {
+            return;
+        }
+        chosen.sort_unstable();
+        let gone = t.take(|m| chosen.binary_search(&(m.ns, m.id)).is_ok());
+        let dropped: Vec<bool> =
+            gone.iter().map(|m| !t.list.iter().any(|o| Arc::ptr_eq(&o.root, &m.root))).collect();
+        (gone, dropped)
+    };
+    for (m, last) in gone.iter().zip(dropped) {
+        if let Some(c) = &m.covered
+            && let Some(v) = c.unmount_in_ns(m.ns, &m.root)
+        {
+            v.set_up(None);
+        }
+        if last && !is_mounted(&m.root) {
+            let _ = unmounted(&m.root);
+        }
+    }
 }
 
 /// umount2(2) with `MNT_DETACH`: the mounts of `ns` below the mount of
@@ -671,7 +943,7 @@ pub fn is_shared(ns: u64, id: u64, parent: bool) -> bool {
     let t = MOUNTS.lock();
     let Some(m) = t.list.iter().find(|m| m.ns == ns && m.id == id) else { return false };
     let id = if parent { m.parent } else { id };
-    id != 0 && t.list.iter().any(|m| m.ns == ns && m.id == id && m.shared != 0)
+    id != 0 && t.list.iter().any(|m| m.ns == ns && m.id == id && m.prop.is_shared())
 }
 
 /// A mount's id, the directory it covers, its mount point's path and its
@@ -786,39 +1058,34 @@ pub fn pivot(
 }
 
 /// Mount propagation (MS_SHARED, MS_PRIVATE, MS_SLAVE, MS_UNBINDABLE,
-/// with `rec` MS_REC): the mount of `ns` whose root is `root` (and with
-/// `rec` those below it) made shared (a new peer group) or private (the
-/// others: no propagation is built, so a slave or unbindable mount shows
-/// as private). `EINVAL` when `root` is not a mount's root in `ns`.
+/// with `rec` MS_REC): the mount of `ns` whose root is `root` (the one the
+/// walk reached, `via`; with `rec` those below it too) changes type
+/// (`vfs::propagation::change`: a new peer group, leaving one, a slave of
+/// the group it leaves). `EINVAL` when `root` is not a mount's root in
+/// `ns`, `ENOMEM`.
 pub fn set_propagation(
     ns: u64,
     root: &Arc<Inode>,
     via: Option<&Arc<vfs::Mount>>,
-    shared: bool,
+    kind: propagation::Kind,
     rec: bool,
 ) -> linux_abi::Result<()> {
     let mut t = MOUNTS.lock();
     let Some(top) = find_via(&t.list, ns, root, via) else {
         return Err(linux_abi::Errno::EINVAL);
     };
-    let tree = subtree(&t.list, top);
-    for (i, m) in t.iter_mut().enumerate() {
-        if i == top || (rec && tree[i]) {
-            m.shared = if shared {
-                if m.shared == 0 {
-                    NEXT_GROUP.fetch_add(1, core::sync::atomic::Ordering::Relaxed)
-                } else {
-                    m.shared
-                }
-            } else {
-                0
-            };
-        }
-    }
-    Ok(())
+    let which: Vec<usize> = if rec {
+        let tree = subtree(&t.list, top);
+        let mut w = Vec::new();
+        w.try_reserve(tree.iter().filter(|&&b| b).count()).map_err(|_| linux_abi::Errno::ENOMEM)?;
+        w.extend(tree.iter().enumerate().filter(|(_, b)| **b).map(|(i, _)| i));
+        w
+    } else {
+        alloc::vec![top]
+    };
+    let tb: &mut Table = &mut t;
+    propagation::change(&mut tb.list, &mut tb.groups, &which, kind)
 }
-
-static NEXT_GROUP: core::sync::atomic::AtomicU64 = core::sync::atomic::AtomicU64::new(1);
 
 /// mount(2) with `MS_REMOUNT`: makes the filesystem whose root is `root`
 /// read-only or read-write and shows it in /proc/mounts (`EINVAL` when
@@ -997,6 +1264,12 @@ pub fn mountinfo_text(ns: u64, root: Option<&Arc<Inode>>) -> Vec<u8> {
     let cg_root = crate::cgroup::reader_root();
     let all = MOUNTS.lock();
     let mut out = Vec::new();
+    // for propagate_from: the mounts by peer group, once (none without a slave)
+    let index = if all.list.iter().any(|m| m.ns == ns && m.prop.is_slave()) {
+        propagation::Index::new(&all.list).ok()
+    } else {
+        None
+    };
     for (m, target) in visible(&all.list, ns, root) {
         let parent = if m.covered.is_none() || m.parent == 0 { m.id } else { m.parent };
         let dev = m.root.dev();
@@ -1019,9 +1292,11 @@ pub fn mountinfo_text(ns: u64, root: Option<&Arc<Inode>>) -> Vec<u8> {
             out.push(b',');
             out.extend_from_slice(o.as_bytes());
         }
-        if m.shared != 0 {
-            out.extend_from_slice(alloc::format!(" shared:{}", m.shared).as_bytes());
-        }
+        let dom = match &index {
+            Some(ix) if m.prop.is_slave() => ix.dominating(&all.list, m.prop, ns, &|i| all.list[i].ns == ns),
+            _ => 0,
+        };
+        propagation::write_fields(&mut out, m.prop, dom);
         out.extend_from_slice(b" - ");
         push_escaped(&mut out, &m.fstype);
         out.push(b' ');

@@ -7,7 +7,7 @@
  * namespace, MS_REMOUNT|MS_BIND|MS_RDONLY of one. Run as root (the
  * suite's user); every case runs in a child in its own mount namespace so
  * the suite's mounts stay. */
-#include "kt.h"
+#include "kt_mount.h"
 
 #include <sched.h>
 #include <sys/mount.h>
@@ -19,52 +19,18 @@
 #define DST DIR "/dst"
 #define SUB DIR "/sub"
 
-static int get(const char *path, char *buf, int size) {
-    int fd = open(path, O_RDONLY);
-    if (fd < 0) return -1;
-    int n = 0, r;
-    while (n < size - 1 && (r = read(fd, buf + n, size - 1 - n)) > 0) n += r;
-    close(fd);
-    buf[n] = 0;
-    return n;
-}
-
-static int put(const char *path, const char *s) {
-    int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0644);
-    if (fd < 0) return -1;
-    int r = write(fd, s, strlen(s)) == (ssize_t)strlen(s) ? 0 : -1;
-    close(fd);
-    return r;
-}
-
 static void files(void) {
     mkdir(DIR, 0755);
     mkdir(SUB, 0755);
-    put(SRC, "hello\n");
-    put(DST, "");
+    km_put_file(SRC, "hello\n");
+    km_put_file(DST, "");
 }
 
-/* A child in its own mount namespace with nothing shared. */
-static int private_ns(void) {
-    return unshare(CLONE_NEWNS) == 0 && mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) == 0;
-}
-
-/* The mountinfo line whose mount point is `mp`: its root field and the
- * type and source after " - "; 0 when found. */
+/* The mountinfo file info_of() reads (another after a pivot). */
 static const char *mountinfo = "/proc/self/mountinfo";
 
 static int info_of(const char *mp, char *root, char *type, char *source) {
-    static char buf[32768];
-    if (get(mountinfo, buf, sizeof buf) <= 0) return -1;
-    for (char *line = strtok(buf, "\n"); line; line = strtok(NULL, "\n")) {
-        char r[256], m[256];
-        if (sscanf(line, "%*d %*d %*d:%*d %255s %255s", r, m) != 2 || strcmp(m, mp) != 0) continue;
-        const char *dash = strstr(line, " - ");
-        if (!dash || sscanf(dash + 3, "%63s %63s", type, source) != 2) return -1;
-        strcpy(root, r);
-        return 0;
-    }
-    return -1;
+    return km_info_in(mountinfo, mp, root, type, source);
 }
 
 static int ends_with(const char *s, const char *tail) {
@@ -75,18 +41,18 @@ static int ends_with(const char *s, const char *tail) {
 static int bind_child(void) {
     char buf[64], root[256], type[64], source[64];
     struct stat a, b;
-    KT_CHILD_CHECK(1, private_ns());
+    KT_CHILD_CHECK(1, km_private_ns());
     KT_CHILD_CHECK(2, mount(SRC, DST, NULL, MS_BIND, NULL) == 0);
-    KT_CHILD_CHECK(3, get(DST, buf, sizeof buf) == 6 && strcmp(buf, "hello\n") == 0);
+    KT_CHILD_CHECK(3, km_get(DST, buf, sizeof buf) == 6 && strcmp(buf, "hello\n") == 0);
     KT_CHILD_CHECK(4, stat(SRC, &a) == 0 && stat(DST, &b) == 0);
     KT_CHILD_CHECK(5, a.st_ino == b.st_ino && a.st_dev == b.st_dev);
     /* written through the bind, read at the source */
-    KT_CHILD_CHECK(6, put(DST, "bye\n") == 0);
-    KT_CHILD_CHECK(7, get(SRC, buf, sizeof buf) == 4 && strcmp(buf, "bye\n") == 0);
+    KT_CHILD_CHECK(6, km_put_file(DST, "bye\n") == 0);
+    KT_CHILD_CHECK(7, km_get(SRC, buf, sizeof buf) == 4 && strcmp(buf, "bye\n") == 0);
     /* a mounted-on file is busy in its namespace */
     errno = 0;
     KT_CHILD_CHECK(8, unlink(DST) == -1 && errno == EBUSY);
-    KT_CHILD_CHECK(9, put(DIR "/other", "x") == 0);
+    KT_CHILD_CHECK(9, km_put_file(DIR "/other", "x") == 0);
     errno = 0;
     KT_CHILD_CHECK(10, rename(DIR "/other", DST) == -1 && errno == EBUSY);
     errno = 0;
@@ -96,7 +62,7 @@ static int bind_child(void) {
     KT_CHILD_CHECK(13, ends_with(root, "/kt_mntfile/src"));
     /* umount2 takes it; the file under it is back */
     KT_CHILD_CHECK(14, umount2(DST, 0) == 0);
-    KT_CHILD_CHECK(15, get(DST, buf, sizeof buf) == 0);
+    KT_CHILD_CHECK(15, km_get(DST, buf, sizeof buf) == 0);
     errno = 0;
     KT_CHILD_CHECK(16, umount2(DST, 0) == -1 && errno == EINVAL);
     KT_CHILD_CHECK(17, info_of(DST, root, type, source) == -1);
@@ -110,7 +76,7 @@ KT_CASE(a_file_bound_on_a_file) {
 }
 
 static int errno_child(void) {
-    KT_CHILD_CHECK(1, private_ns());
+    KT_CHILD_CHECK(1, km_private_ns());
     errno = 0;
     KT_CHILD_CHECK(2, mount(SRC, SUB, NULL, MS_BIND, NULL) == -1 && errno == ENOTDIR);
     errno = 0;
@@ -144,7 +110,7 @@ static int netns_bind_child(void) {
 static int netns_child(void) {
     char mine[64], bound[64], root[256], type[64], source[64];
     struct stat st, ns;
-    KT_CHILD_CHECK(1, private_ns());
+    KT_CHILD_CHECK(1, km_private_ns());
     ssize_t n = readlink("/proc/self/ns/net", mine, sizeof mine - 1);
     KT_CHILD_CHECK(2, n > 0);
     mine[n] = 0;
@@ -181,7 +147,7 @@ static int netns_child(void) {
 KT_CASE(a_network_namespace_bound_on_a_file) {
     files();
     KT_EQ(kt_in_child(netns_child), 0);
-    put(DST, "");
+    km_put_file(DST, "");
 }
 
 /* A new mount namespace copies a file's mount; its umount there leaves
@@ -189,18 +155,18 @@ KT_CASE(a_network_namespace_bound_on_a_file) {
 static int copy_grandchild(void) {
     char buf[64];
     KT_CHILD_CHECK(1, unshare(CLONE_NEWNS) == 0);
-    KT_CHILD_CHECK(2, get(DST, buf, sizeof buf) == 6);
+    KT_CHILD_CHECK(2, km_get(DST, buf, sizeof buf) == 6);
     KT_CHILD_CHECK(3, umount2(DST, 0) == 0);
-    KT_CHILD_CHECK(4, get(DST, buf, sizeof buf) == 0);
+    KT_CHILD_CHECK(4, km_get(DST, buf, sizeof buf) == 0);
     return 0;
 }
 
 static int copy_child(void) {
     char buf[64];
-    KT_CHILD_CHECK(1, private_ns());
+    KT_CHILD_CHECK(1, km_private_ns());
     KT_CHILD_CHECK(2, mount(SRC, DST, NULL, MS_BIND, NULL) == 0);
     KT_CHILD_CHECK(3, kt_in_child(copy_grandchild) == 0);
-    KT_CHILD_CHECK(4, get(DST, buf, sizeof buf) == 6);
+    KT_CHILD_CHECK(4, km_get(DST, buf, sizeof buf) == 6);
     return 0;
 }
 
@@ -209,12 +175,12 @@ KT_CASE(a_file_mount_copied_into_a_new_namespace) {
     KT_EQ(kt_in_child(copy_child), 0);
     char buf[64];
     /* the suite's namespace never had it */
-    KT_EQ(get(DST, buf, sizeof buf), 0);
+    KT_EQ(km_get(DST, buf, sizeof buf), 0);
 }
 
 /* bwrap's --ro-bind of a file: the one mount read-only */
 static int ro_child(void) {
-    KT_CHILD_CHECK(1, private_ns());
+    KT_CHILD_CHECK(1, km_private_ns());
     KT_CHILD_CHECK(2, mount(SRC, DST, NULL, MS_BIND, NULL) == 0);
     KT_CHILD_CHECK(3, mount(NULL, DST, NULL, MS_REMOUNT | MS_BIND | MS_RDONLY, NULL) == 0);
     errno = 0;
@@ -244,7 +210,7 @@ KT_CASE(a_file_bound_read_only) {
 static int pivot_child(void) {
     struct stat st;
     char buf[256];
-    KT_CHILD_CHECK(1, private_ns());
+    KT_CHILD_CHECK(1, km_private_ns());
     mkdir(R, 0755);
     mkdir(BASE, 0755);
     KT_CHILD_CHECK(2, mount("/", R, NULL, MS_BIND | MS_REC, NULL) == 0);
@@ -265,10 +231,10 @@ static int pivot_child(void) {
     KT_CHILD_CHECK(14, info_of("/oldroot", root, type, source) == 0);
     /* bwrap's --bind of a directory as the new root, a file bound in it */
     KT_CHILD_CHECK(15, mount("/oldroot" DIR, "/newroot", NULL, MS_BIND | MS_REC, NULL) == 0);
-    KT_CHILD_CHECK(16, put("/newroot/h", "") == 0);
+    KT_CHILD_CHECK(16, km_put_file("/newroot/h", "") == 0);
     KT_CHILD_CHECK(17, mount("/oldroot" SRC, "/newroot/h", NULL, MS_BIND, NULL) == 0);
     KT_CHILD_CHECK(18, info_of("/newroot/h", root, type, source) == 0);
-    KT_CHILD_CHECK(19, get("/newroot/h", buf, sizeof buf) == 6);
+    KT_CHILD_CHECK(19, km_get("/newroot/h", buf, sizeof buf) == 6);
     /* the second pivot */
     KT_CHILD_CHECK(20, mount("oldroot", "oldroot", NULL, MS_REC | MS_PRIVATE, NULL) == 0);
     KT_CHILD_CHECK(21, umount2("oldroot", MNT_DETACH) == 0);
@@ -283,7 +249,7 @@ static int pivot_child(void) {
     KT_CHILD_CHECK(28, chdir("/") == 0);
     /* the bound directory is the root, the file bound in it */
     KT_CHILD_CHECK(29, stat("/src", &st) == 0 && S_ISREG(st.st_mode));
-    KT_CHILD_CHECK(30, get("/h", buf, sizeof buf) == 6 && strcmp(buf, "hello\n") == 0);
+    KT_CHILD_CHECK(30, km_get("/h", buf, sizeof buf) == 6 && strcmp(buf, "hello\n") == 0);
     errno = 0;
     KT_CHILD_CHECK(31, stat("/newroot", &st) == -1 && errno == ENOENT);
     errno = 0;
@@ -303,7 +269,7 @@ KT_CASE(pivot_root_from_a_chroot_into_a_bind_mount) {
 static int self_bound_child(void) {
     struct stat st;
     char buf[256];
-    KT_CHILD_CHECK(1, private_ns());
+    KT_CHILD_CHECK(1, km_private_ns());
     mkdir(R, 0755);
     mkdir(BASE, 0755);
     KT_CHILD_CHECK(2, mount("/", R, NULL, MS_BIND | MS_REC, NULL) == 0);
@@ -311,7 +277,7 @@ static int self_bound_child(void) {
     KT_CHILD_CHECK(4, mount("tmpfs", BASE, "tmpfs", 0, NULL) == 0);
     KT_CHILD_CHECK(5, mkdir(BASE "/newroot", 0755) == 0);
     KT_CHILD_CHECK(6, mount(BASE "/newroot", BASE "/newroot", NULL, MS_BIND | MS_REC, NULL) == 0);
-    KT_CHILD_CHECK(7, put(BASE "/newroot/x", "x") == 0);
+    KT_CHILD_CHECK(7, km_put_file(BASE "/newroot/x", "x") == 0);
     int fd = open("/", O_DIRECTORY | O_RDONLY);
     KT_CHILD_CHECK(8, fd >= 0);
     KT_CHILD_CHECK(9, chdir(BASE "/newroot") == 0);

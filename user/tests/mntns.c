@@ -7,7 +7,7 @@
  * by a user namespace's root in the mount namespace it owns (tmpfs and
  * bind mounts allowed, proc and devtmpfs EPERM). Run as root (the suite's
  * user); every case runs in a child so the suite's own mounts stay. */
-#include "kt.h"
+#include "kt_mount.h"
 
 #include <sched.h>
 #include <sys/mount.h>
@@ -22,86 +22,27 @@
 #define DIR_A "/tmp/kt_mntns_a"
 #define DIR_B "/tmp/kt_mntns_b"
 
-static int get(const char *path, char *buf, int size) {
-    int fd = open(path, O_RDONLY);
-    if (fd < 0) return -1;
-    int n = 0, r;
-    while (n < size - 1 && (r = read(fd, buf + n, size - 1 - n)) > 0) n += r;
-    close(fd);
-    buf[n] = 0;
-    return n;
-}
-
-static long put(const char *path, const char *s) {
-    int fd = open(path, O_WRONLY);
-    if (fd < 0) return -1;
-    long r = write(fd, s, strlen(s));
-    close(fd);
-    return r;
-}
-
-static unsigned long ino_of(const char *path) {
-    struct stat st;
-    return stat(path, &st) == 0 ? (unsigned long)st.st_ino : 0;
-}
-
-static int exists(const char *path) {
-    struct stat st;
-    return stat(path, &st) == 0;
-}
-
-/* Whether /proc/self/mounts has a line with mount point `dir`. */
-static int mounted(const char *dir) {
-    static char buf[16384];
-    if (get("/proc/self/mounts", buf, sizeof buf) <= 0) return -1;
-    char pat[128];
-    snprintf(pat, sizeof pat, " %s ", dir);
-    return strstr(buf, pat) != NULL;
-}
-
-/* The optional fields of the mountinfo line of `dir` ("" when none),
- * into `out`; 0 when found. */
-static int optional_of(const char *dir, char *out, int size) {
-    static char buf[16384];
-    if (get("/proc/self/mountinfo", buf, sizeof buf) <= 0) return -1;
-    for (char *line = strtok(buf, "\n"); line; line = strtok(NULL, "\n")) {
-        char mp[256];
-        int n = 0;
-        if (sscanf(line, "%*d %*d %*d:%*d %*s %255s %*s%n", mp, &n) != 1 || strcmp(mp, dir) != 0) continue;
-        const char *rest = line + n, *dash = strstr(rest, " - ");
-        if (!dash) return -1;
-        while (*rest == ' ') rest++;
-        int len = dash - rest;
-        if (len < 0) len = 0;
-        if (len >= size) len = size - 1;
-        memcpy(out, rest, len);
-        out[len] = 0;
-        return 0;
-    }
-    return -1;
-}
-
 static void dirs(void) {
     mkdir(DIR_A, 0755);
     mkdir(DIR_B, 0755);
 }
 
 static int copy_child(void) {
-    unsigned long before = ino_of("/proc/self/ns/mnt");
+    unsigned long before = km_ino("/proc/self/ns/mnt");
     KT_CHILD_CHECK(1, before != 0);
     KT_CHILD_CHECK(2, mount("none", DIR_A, "tmpfs", 0, NULL) == 0);
     KT_CHILD_CHECK(3, mknod(DIR_A "/old", S_IFREG | 0644, 0) == 0);
     KT_CHILD_CHECK(4, unshare(CLONE_NEWNS) == 0);
-    KT_CHILD_CHECK(5, ino_of("/proc/self/ns/mnt") != before && ino_of("/proc/self/ns/mnt") != 0);
+    KT_CHILD_CHECK(5, km_ino("/proc/self/ns/mnt") != before && km_ino("/proc/self/ns/mnt") != 0);
     /* the copy shows the parent's mounts */
-    KT_CHILD_CHECK(6, exists(DIR_A "/old") && mounted(DIR_A) == 1);
+    KT_CHILD_CHECK(6, km_exists(DIR_A "/old") && km_mounted(DIR_A) == 1);
     /* a mount here is not the parent's */
     KT_CHILD_CHECK(7, mount("none", DIR_B, "tmpfs", 0, NULL) == 0);
     KT_CHILD_CHECK(8, mknod(DIR_B "/new", S_IFREG | 0644, 0) == 0);
-    KT_CHILD_CHECK(9, mounted(DIR_B) == 1);
+    KT_CHILD_CHECK(9, km_mounted(DIR_B) == 1);
     /* an umount here leaves the parent's */
     KT_CHILD_CHECK(10, umount(DIR_A) == 0);
-    KT_CHILD_CHECK(11, !exists(DIR_A "/old") && mounted(DIR_A) == 0);
+    KT_CHILD_CHECK(11, !km_exists(DIR_A "/old") && km_mounted(DIR_A) == 0);
     return 0;
 }
 
@@ -119,20 +60,20 @@ KT_CASE(unshare_copies_and_separates_mounts) {
         if (!WIFEXITED(st) || WEXITSTATUS(st) != 0) _exit(WIFEXITED(st) ? WEXITSTATUS(st) : 99);
         /* the parent still has /a (the grandchild unmounted its copy) and
          * never saw /b */
-        if (!exists(DIR_A "/old") || mounted(DIR_A) != 1) _exit(40);
-        if (exists(DIR_B "/new") || mounted(DIR_B) != 0) _exit(41);
+        if (!km_exists(DIR_A "/old") || km_mounted(DIR_A) != 1) _exit(40);
+        if (km_exists(DIR_B "/new") || km_mounted(DIR_B) != 0) _exit(41);
         if (umount(DIR_A) != 0) _exit(42);
         _exit(0);
     }
     KT_WAIT_STATUS(c, kt_exited(0));
-    KT_TRUE(!exists(DIR_A "/old") && !exists(DIR_B "/new"), "!exists(DIR_A '/old') && !exists(DIR_B '/new')");
+    KT_TRUE(!km_exists(DIR_A "/old") && !km_exists(DIR_B "/new"), "!km_exists(DIR_A '/old') && !km_exists(DIR_B '/new')");
 }
 
 static int clone_child_fn(void *arg) {
     (void)arg;
-    if (!exists(DIR_A "/seen")) return 1;
+    if (!km_exists(DIR_A "/seen")) return 1;
     if (umount(DIR_A) != 0) return 2;
-    if (exists(DIR_A "/seen")) return 3;
+    if (km_exists(DIR_A "/seen")) return 3;
     return 0;
 }
 
@@ -150,7 +91,7 @@ KT_CASE(clone_newns_child_has_a_copy) {
         int st;
         if (waitpid(g, &st, 0) != g || !WIFEXITED(st)) _exit(13);
         if (WEXITSTATUS(st) != 0) _exit(20 + WEXITSTATUS(st));
-        if (!exists(DIR_A "/seen")) _exit(14);
+        if (!km_exists(DIR_A "/seen")) _exit(14);
         /* CLONE_NEWNS with CLONE_FS is EINVAL */
         if (clone(clone_child_fn, stack + sizeof stack, CLONE_NEWNS | CLONE_FS | SIGCHLD, NULL) != -1 ||
             errno != EINVAL)
@@ -185,11 +126,11 @@ KT_CASE(setns_into_another_mount_namespace) {
     if (c == 0) {
         int fd = open(path, O_RDONLY);
         if (fd < 0) _exit(10);
-        if (exists(DIR_A "/held")) _exit(11);
+        if (km_exists(DIR_A "/held")) _exit(11);
         if (setns(fd, CLONE_NEWUTS) != -1 || errno != EINVAL) _exit(12);
         if (setns(fd, CLONE_NEWNS) != 0) _exit(13);
-        if (!exists(DIR_A "/held")) _exit(14);
-        if (ino_of("/proc/self/ns/mnt") != ino_of(path)) _exit(15);
+        if (!km_exists(DIR_A "/held")) _exit(14);
+        if (km_ino("/proc/self/ns/mnt") != km_ino(path)) _exit(15);
         /* setns sets the cwd to the namespace's root */
         char cwd[64];
         if (!getcwd(cwd, sizeof cwd) || strcmp(cwd, "/") != 0) _exit(16);
@@ -198,7 +139,7 @@ KT_CASE(setns_into_another_mount_namespace) {
     KT_WAIT_STATUS(c, kt_exited(0));
     KT_SYS_RET(write(pipefd[1], "g", 1), 1);
     KT_WAIT_STATUS(holder, kt_exited(0));
-    KT_TRUE(!exists(DIR_A "/held"), "!exists(DIR_A '/held')");
+    KT_TRUE(!km_exists(DIR_A "/held"), "!km_exists(DIR_A '/held')");
 }
 
 static int propagation_child(void) {
@@ -207,11 +148,11 @@ static int propagation_child(void) {
     /* what util-linux's unshare does first */
     KT_CHILD_CHECK(2, mount("none", "/", NULL, MS_REC | MS_PRIVATE, NULL) == 0);
     KT_CHILD_CHECK(3, mount("none", DIR_A, "tmpfs", 0, NULL) == 0);
-    KT_CHILD_CHECK(4, optional_of(DIR_A, opt, sizeof opt) == 0 && strcmp(opt, "") == 0);
+    KT_CHILD_CHECK(4, km_optional(DIR_A, opt, sizeof opt) == 0 && strcmp(opt, "") == 0);
     KT_CHILD_CHECK(5, mount("none", DIR_A, NULL, MS_SHARED, NULL) == 0);
-    KT_CHILD_CHECK(6, optional_of(DIR_A, opt, sizeof opt) == 0 && strncmp(opt, "shared:", 7) == 0);
+    KT_CHILD_CHECK(6, km_optional(DIR_A, opt, sizeof opt) == 0 && strncmp(opt, "shared:", 7) == 0);
     KT_CHILD_CHECK(7, mount("none", DIR_A, NULL, MS_PRIVATE, NULL) == 0);
-    KT_CHILD_CHECK(8, optional_of(DIR_A, opt, sizeof opt) == 0 && strcmp(opt, "") == 0);
+    KT_CHILD_CHECK(8, km_optional(DIR_A, opt, sizeof opt) == 0 && strcmp(opt, "") == 0);
     /* two types at once, or other flags beside one: EINVAL */
     KT_CHILD_CHECK(9, mount("none", DIR_A, NULL, MS_SHARED | MS_PRIVATE, NULL) == -1 && errno == EINVAL);
     KT_CHILD_CHECK(10, mount("none", DIR_A, NULL, MS_PRIVATE | MS_RDONLY, NULL) == -1 && errno == EINVAL);
@@ -237,8 +178,8 @@ static int detach_child(void) {
     /* a mount with a mount below it is busy */
     KT_CHILD_CHECK(6, umount2(DIR_A, 0) == -1 && errno == EBUSY);
     KT_CHILD_CHECK(7, umount2(DIR_A, MNT_DETACH) == 0);
-    KT_CHILD_CHECK(8, mounted(DIR_A) == 0 && mounted(DIR_A "/in") == 0);
-    KT_CHILD_CHECK(9, !exists(DIR_A "/in"));
+    KT_CHILD_CHECK(8, km_mounted(DIR_A) == 0 && km_mounted(DIR_A "/in") == 0);
+    KT_CHILD_CHECK(9, !km_exists(DIR_A "/in"));
     /* not a mount point */
     KT_CHILD_CHECK(10, umount2(DIR_A, MNT_DETACH) == -1 && errno == EINVAL);
     return 0;
@@ -255,10 +196,10 @@ static int bind_child(void) {
     KT_CHILD_CHECK(3, mkdir(DIR_A "/d", 0755) == 0);
     KT_CHILD_CHECK(4, mknod(DIR_A "/d/f", S_IFREG | 0644, 0) == 0);
     KT_CHILD_CHECK(5, mount(DIR_A "/d", DIR_B, NULL, MS_BIND, NULL) == 0);
-    KT_CHILD_CHECK(6, exists(DIR_B "/f"));
-    KT_CHILD_CHECK(7, mounted(DIR_B) == 1);
+    KT_CHILD_CHECK(6, km_exists(DIR_B "/f"));
+    KT_CHILD_CHECK(7, km_mounted(DIR_B) == 1);
     KT_CHILD_CHECK(8, umount(DIR_B) == 0);
-    KT_CHILD_CHECK(9, !exists(DIR_B "/f"));
+    KT_CHILD_CHECK(9, !km_exists(DIR_B "/f"));
     return 0;
 }
 
@@ -298,11 +239,11 @@ static int move_child(void) {
     KT_CHILD_CHECK(6, mount(NULL, DIR_B, NULL, MS_MOVE, NULL) == -1 && errno == EINVAL);
     KT_CHILD_CHECK(7, mount(DIR_A, DIR_A "/plain", NULL, MS_MOVE, NULL) == -1 && errno == ELOOP);
     KT_CHILD_CHECK(8, mount(DIR_A, DIR_B, NULL, MS_MOVE, NULL) == 0);
-    KT_CHILD_CHECK(9, exists(DIR_B "/sub/x") && !exists(DIR_A "/sub") && exists(DIR_B "/plain"));
-    KT_CHILD_CHECK(10, mounted(DIR_B) == 1 && mounted(DIR_B "/sub") == 1);
-    KT_CHILD_CHECK(11, mounted(DIR_A) == 0 && mounted(DIR_A "/sub") == 0);
+    KT_CHILD_CHECK(9, km_exists(DIR_B "/sub/x") && !km_exists(DIR_A "/sub") && km_exists(DIR_B "/plain"));
+    KT_CHILD_CHECK(10, km_mounted(DIR_B) == 1 && km_mounted(DIR_B "/sub") == 1);
+    KT_CHILD_CHECK(11, km_mounted(DIR_A) == 0 && km_mounted(DIR_A "/sub") == 0);
     /* the tree detaches whole from its new place */
-    KT_CHILD_CHECK(12, umount2(DIR_B, MNT_DETACH) == 0 && mounted(DIR_B "/sub") == 0 && !exists(DIR_B "/sub"));
+    KT_CHILD_CHECK(12, umount2(DIR_B, MNT_DETACH) == 0 && km_mounted(DIR_B "/sub") == 0 && !km_exists(DIR_B "/sub"));
     return 0;
 }
 
@@ -316,13 +257,13 @@ KT_CASE(ms_move_moves_a_mount_tree) {
 static int self_bind_child(void) {
     KT_CHILD_CHECK(1, unshare(CLONE_NEWNS) == 0 && mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) == 0);
     KT_CHILD_CHECK(2, mknod(DIR_A "/f", S_IFREG | 0644, 0) == 0);
-    KT_CHILD_CHECK(3, mounted(DIR_A) == 0 && mount(DIR_A, DIR_A, NULL, MS_BIND, NULL) == 0);
-    KT_CHILD_CHECK(4, mounted(DIR_A) == 1 && exists(DIR_A "/f"));
+    KT_CHILD_CHECK(3, km_mounted(DIR_A) == 0 && mount(DIR_A, DIR_A, NULL, MS_BIND, NULL) == 0);
+    KT_CHILD_CHECK(4, km_mounted(DIR_A) == 1 && km_exists(DIR_A "/f"));
     KT_CHILD_CHECK(5, mount(DIR_A, DIR_B, NULL, MS_MOVE, NULL) == 0);
-    KT_CHILD_CHECK(6, mounted(DIR_A) == 0 && mounted(DIR_B) == 1 && exists(DIR_B "/f") && exists(DIR_A "/f"));
-    KT_CHILD_CHECK(7, umount(DIR_B) == 0 && !exists(DIR_B "/f") && mounted(DIR_B) == 0);
+    KT_CHILD_CHECK(6, km_mounted(DIR_A) == 0 && km_mounted(DIR_B) == 1 && km_exists(DIR_B "/f") && km_exists(DIR_A "/f"));
+    KT_CHILD_CHECK(7, umount(DIR_B) == 0 && !km_exists(DIR_B "/f") && km_mounted(DIR_B) == 0);
     KT_CHILD_CHECK(8, mount(DIR_A, DIR_A, NULL, MS_BIND, NULL) == 0 && umount(DIR_A) == 0);
-    KT_CHILD_CHECK(9, mounted(DIR_A) == 0 && exists(DIR_A "/f") && unlink(DIR_A "/f") == 0);
+    KT_CHILD_CHECK(9, km_mounted(DIR_A) == 0 && km_exists(DIR_A "/f") && unlink(DIR_A "/f") == 0);
     return 0;
 }
 
@@ -330,22 +271,6 @@ KT_CASE(a_directory_bound_on_itself) {
     dirs();
     KT_EQ(kt_in_child(self_bind_child), 0);
     unlink(DIR_A "/f");
-}
-
-/* The mount options (sixth field) and the filesystem's options (last
- * field) of the mountinfo line of `dir`; 0 when found. */
-static int options_of(const char *dir, char *mnt, char *sb, int size) {
-    static char buf[16384];
-    if (get("/proc/self/mountinfo", buf, sizeof buf) <= 0) return -1;
-    for (char *line = strtok(buf, "\n"); line; line = strtok(NULL, "\n")) {
-        char mp[256], o[256];
-        if (sscanf(line, "%*d %*d %*d:%*d %*s %255s %255s", mp, o) != 2 || strcmp(mp, dir) != 0) continue;
-        const char *last = strrchr(line, ' ');
-        snprintf(mnt, size, "%s", o);
-        snprintf(sb, size, "%s", last ? last + 1 : "");
-        return 0;
-    }
-    return -1;
 }
 
 /* Per-mount flags: MS_REMOUNT|MS_BIND|MS_RDONLY makes one mount read-only
@@ -367,14 +292,14 @@ static int ro_bind_child(void) {
     KT_CHILD_CHECK(8, fd >= 0 && close(fd) == 0);
     KT_CHILD_CHECK(9, open(DIR_B "/f", O_WRONLY) == -1 && errno == EROFS);
     KT_CHILD_CHECK(10, unlink(DIR_B "/f") == -1 && errno == EROFS);
-    KT_CHILD_CHECK(11, options_of(DIR_B, mnt, sb, sizeof mnt) == 0 && strcmp(mnt, "ro,relatime") == 0);
+    KT_CHILD_CHECK(11, km_options(DIR_B, mnt, sb, sizeof mnt) == 0 && strcmp(mnt, "ro,relatime") == 0);
     KT_CHILD_CHECK(12, strncmp(sb, "rw", 2) == 0);
-    KT_CHILD_CHECK(13, options_of(DIR_A, mnt, sb, sizeof mnt) == 0 && strcmp(mnt, "rw,relatime") == 0);
+    KT_CHILD_CHECK(13, km_options(DIR_A, mnt, sb, sizeof mnt) == 0 && strcmp(mnt, "rw,relatime") == 0);
     /* writable again; then nosuid, nodev, noexec */
     KT_CHILD_CHECK(14, mount(NULL, DIR_B, NULL, MS_REMOUNT | MS_BIND, NULL) == 0);
     KT_CHILD_CHECK(15, mknod(DIR_B "/null", S_IFCHR | 0666, makedev(1, 3)) == 0);
     KT_CHILD_CHECK(16, mount(NULL, DIR_B, NULL, MS_REMOUNT | MS_BIND | MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL) == 0);
-    KT_CHILD_CHECK(17, options_of(DIR_B, mnt, sb, sizeof mnt) == 0 && strcmp(mnt, "rw,nosuid,nodev,noexec,relatime") == 0);
+    KT_CHILD_CHECK(17, km_options(DIR_B, mnt, sb, sizeof mnt) == 0 && strcmp(mnt, "rw,nosuid,nodev,noexec,relatime") == 0);
     KT_CHILD_CHECK(18, open(DIR_B "/null", O_RDONLY) == -1 && errno == EACCES);
     fd = open(DIR_A "/d/null", O_RDONLY);
     KT_CHILD_CHECK(19, fd >= 0 && close(fd) == 0);
@@ -428,7 +353,7 @@ static int twice_child(void) {
     int fd = open(DIR_A "/rw/f", O_CREAT | O_WRONLY, 0755);
     KT_CHILD_CHECK(7, fd >= 0 && write(fd, "#!/bin/sh\nexit 7\n", 17) == 17 && close(fd) == 0);
     KT_CHILD_CHECK(8, open(DIR_A "/ro/g", O_CREAT | O_WRONLY, 0644) == -1 && errno == EROFS);
-    KT_CHILD_CHECK(9, open(DIR_A "/ro/f", O_WRONLY) == -1 && errno == EROFS && exists(DIR_A "/ro/f"));
+    KT_CHILD_CHECK(9, open(DIR_A "/ro/f", O_WRONLY) == -1 && errno == EROFS && km_exists(DIR_A "/ro/f"));
     KT_CHILD_CHECK(10, mkdir(DIR_A "/ro/d", 0755) == -1 && errno == EROFS && mkdir(DIR_A "/rw/d", 0755) == 0);
     KT_CHILD_CHECK(11, chmod(DIR_A "/ro/f", 0700) == -1 && errno == EROFS && chmod(DIR_A "/rw/f", 0755) == 0);
     KT_CHILD_CHECK(12, rename(DIR_A "/rw/d", DIR_A "/ro/d2") == -1 && errno == EXDEV);
@@ -438,7 +363,7 @@ static int twice_child(void) {
     KT_CHILD_CHECK(15, mkdir("e", 0755) == -1 && errno == EROFS && unlink("f") == -1 && errno == EROFS);
     KT_CHILD_CHECK(16, chdir(DIR_A "/rw") == 0 && getcwd(buf, sizeof buf) && strcmp(buf, DIR_A "/rw") == 0);
     fd = open("f", O_WRONLY | O_APPEND);
-    KT_CHILD_CHECK(17, fd >= 0 && close(fd) == 0 && mkdir("e", 0755) == 0 && exists(DIR_A "/ro/e"));
+    KT_CHILD_CHECK(17, fd >= 0 && close(fd) == 0 && mkdir("e", 0755) == 0 && km_exists(DIR_A "/ro/e"));
     KT_CHILD_CHECK(18, chdir("..") == 0 && getcwd(buf, sizeof buf) && strcmp(buf, DIR_A) == 0);
     /* directory descriptors */
     int dro = open(DIR_A "/ro", O_DIRECTORY | O_RDONLY), drw = open(DIR_A "/rw", O_DIRECTORY | O_RDONLY);
@@ -473,7 +398,7 @@ static int twice_child(void) {
     KT_CHILD_CHECK(33, mkdir(DIR_A "/ro/e3", 0755) == 0);
     /* `..` from a bind's root goes up from where it is mounted */
     KT_CHILD_CHECK(34, mkdir(DIR_A "/src/sub", 0755) == 0 && mount(DIR_A "/src/sub", DIR_B, NULL, MS_BIND, NULL) == 0);
-    KT_CHILD_CHECK(35, ino_of(DIR_B "/..") == ino_of("/tmp") && ino_of(DIR_B "/../kt_mntns_a/src/sub") == ino_of(DIR_B));
+    KT_CHILD_CHECK(35, km_ino(DIR_B "/..") == km_ino("/tmp") && km_ino(DIR_B "/../kt_mntns_a/src/sub") == km_ino(DIR_B));
     KT_CHILD_CHECK(36, chdir(DIR_B) == 0 && chdir("..") == 0 && getcwd(buf, sizeof buf) && strcmp(buf, "/tmp") == 0);
     return 0;
 }
@@ -492,7 +417,7 @@ static int pivot_move_child(void) {
     KT_CHILD_CHECK(1, unshare(CLONE_NEWNS) == 0 && mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) == 0);
     KT_CHILD_CHECK(2, mount("none", DIR_A, "tmpfs", 0, NULL) == 0 && mknod(DIR_A "/one", S_IFREG | 0644, 0) == 0);
     KT_CHILD_CHECK(3, chdir(DIR_A) == 0 && mount(".", "/", NULL, MS_MOVE, NULL) == 0);
-    KT_CHILD_CHECK(4, chroot(".") == 0 && chdir("/") == 0 && exists("/one"));
+    KT_CHILD_CHECK(4, chroot(".") == 0 && chdir("/") == 0 && km_exists("/one"));
     KT_CHILD_CHECK(5, mkdir("/new", 0755) == 0 && mount("none", "/new", "tmpfs", 0, NULL) == 0);
     KT_CHILD_CHECK(6, mkdir("/new/old", 0755) == 0 && mknod("/new/two", S_IFREG | 0644, 0) == 0);
     /* put_old in the root mount: EBUSY; in a mount new_root cannot reach: EINVAL */
@@ -509,14 +434,14 @@ static int pivot_move_child(void) {
     KT_CHILD_CHECK(33, mount(NULL, "/", NULL, MS_PRIVATE, NULL) == 0);
     KT_CHILD_CHECK(12, syscall(SYS_pivot_root, "/new", "/new/old") == 0);
     KT_CHILD_CHECK(13, getcwd(buf, sizeof buf) && strcmp(buf, "/") == 0);
-    KT_CHILD_CHECK(14, exists("/two") && exists("/old/one") && !exists("/one") && exists("/old/other"));
+    KT_CHILD_CHECK(14, km_exists("/two") && km_exists("/old/one") && !km_exists("/one") && km_exists("/old/other"));
     KT_CHILD_CHECK(15, mkdir("/n3", 0755) == 0 && mount("none", "/n3", "tmpfs", 0, NULL) == 0);
     KT_CHILD_CHECK(16, mknod("/n3/three", S_IFREG | 0644, 0) == 0);
     int oldroot = open("/", O_DIRECTORY | O_RDONLY);
     KT_CHILD_CHECK(17, oldroot >= 0 && chdir("/n3") == 0);
     KT_CHILD_CHECK(18, syscall(SYS_pivot_root, ".", ".") == 0);
     KT_CHILD_CHECK(19, fchdir(oldroot) == 0 && umount2(".", MNT_DETACH) == 0 && chdir("/") == 0);
-    KT_CHILD_CHECK(20, exists("/three") && !exists("/two") && !exists("/old") && !exists("/n3"));
+    KT_CHILD_CHECK(20, km_exists("/three") && !km_exists("/two") && !km_exists("/old") && !km_exists("/n3"));
     KT_CHILD_CHECK(21, getcwd(buf, sizeof buf) && strcmp(buf, "/") == 0);
     /* the old root is gone from the descriptor's view too: its mounts went */
     KT_CHILD_CHECK(22, fstatat(oldroot, "old/one", &(struct stat){0}, 0) == -1 && errno == ENOENT);
@@ -538,13 +463,13 @@ static int userns_child(void) {
     KT_CHILD_CHECK(2, unshare(CLONE_NEWNS) == -1 && errno == EPERM);
     KT_CHILD_CHECK(3, unshare(CLONE_NEWUSER | CLONE_NEWNS) == 0);
     snprintf(map, sizeof map, "0 1000 1");
-    KT_CHILD_CHECK(4, put("/proc/self/setgroups", "deny") > 0);
-    KT_CHILD_CHECK(5, put("/proc/self/uid_map", map) > 0 && put("/proc/self/gid_map", map) > 0);
+    KT_CHILD_CHECK(4, km_put("/proc/self/setgroups", "deny") > 0);
+    KT_CHILD_CHECK(5, km_put("/proc/self/uid_map", map) > 0 && km_put("/proc/self/gid_map", map) > 0);
     KT_CHILD_CHECK(6, mount("none", DIR_A, "tmpfs", 0, NULL) == 0);
     KT_CHILD_CHECK(7, mknod(DIR_A "/mine", S_IFREG | 0644, 0) == 0);
     struct stat st;
     KT_CHILD_CHECK(8, stat(DIR_A, &st) == 0 && st.st_uid == 0 && st.st_gid == 0);
-    KT_CHILD_CHECK(9, mount(DIR_A, DIR_B, NULL, MS_BIND, NULL) == 0 && exists(DIR_B "/mine"));
+    KT_CHILD_CHECK(9, mount(DIR_A, DIR_B, NULL, MS_BIND, NULL) == 0 && km_exists(DIR_B "/mine"));
     KT_CHILD_CHECK(10, mount("none", "/", NULL, MS_REC | MS_PRIVATE, NULL) == 0);
     /* no proc without a PID namespace of its own, no devtmpfs */
     KT_CHILD_CHECK(11, mount("proc", DIR_B, "proc", 0, NULL) == -1 && errno == EPERM);
@@ -556,7 +481,7 @@ static int userns_child(void) {
 KT_CASE(user_namespace_root_mounts_in_its_own_namespace) {
     KT_EQ(kt_in_child(userns_child), 0);
     /* nothing of it shows here */
-    KT_TRUE(!exists(DIR_A "/mine"), "!exists(DIR_A '/mine')");
+    KT_TRUE(!km_exists(DIR_A "/mine"), "!km_exists(DIR_A '/mine')");
 }
 
 /* A user namespace's root may remount only the filesystems it made (a
@@ -570,13 +495,13 @@ static int locked_child(void) {
     KT_CHILD_CHECK(2, mount("none", DIR_A, "tmpfs", MS_NOSUID | MS_NOEXEC, NULL) == 0);
     /* a copy of a copy keeps the mounts (the first copy's namespace,
      * which no process is in any more, is not reaped before) */
-    KT_CHILD_CHECK(30, unshare(CLONE_NEWNS) == 0 && exists("/proc/self/setgroups") && mounted(DIR_A) == 1);
+    KT_CHILD_CHECK(30, unshare(CLONE_NEWNS) == 0 && km_exists("/proc/self/setgroups") && km_mounted(DIR_A) == 1);
     KT_CHILD_CHECK(3, setgroups(0, NULL) == 0 && setgid(1000) == 0 && setuid(1000) == 0 &&
                           prctl(PR_SET_DUMPABLE, 1) == 0);
     KT_CHILD_CHECK(4, unshare(CLONE_NEWUSER | CLONE_NEWNS) == 0);
     snprintf(map, sizeof map, "0 1000 1");
-    KT_CHILD_CHECK(5, put("/proc/self/setgroups", "deny") > 0);
-    KT_CHILD_CHECK(6, put("/proc/self/uid_map", map) > 0 && put("/proc/self/gid_map", map) > 0);
+    KT_CHILD_CHECK(5, km_put("/proc/self/setgroups", "deny") > 0);
+    KT_CHILD_CHECK(6, km_put("/proc/self/uid_map", map) > 0 && km_put("/proc/self/gid_map", map) > 0);
     KT_CHILD_CHECK(7, mount(NULL, DIR_A, NULL, MS_REMOUNT | MS_RDONLY, NULL) == -1 && errno == EPERM);
     KT_CHILD_CHECK(8, mount(NULL, DIR_A, NULL, MS_REMOUNT, NULL) == -1 && errno == EPERM);
     /* its nosuid and noexec are locked too (can_change_locked_flags):
@@ -595,10 +520,10 @@ static int locked_child(void) {
     /* the copied mount is locked */
     KT_CHILD_CHECK(14, umount(DIR_A) == -1 && errno == EINVAL);
     KT_CHILD_CHECK(15, umount2(DIR_A, MNT_DETACH) == -1 && errno == EINVAL);
-    KT_CHILD_CHECK(16, mounted(DIR_A) == 1);
+    KT_CHILD_CHECK(16, km_mounted(DIR_A) == 1);
     KT_CHILD_CHECK(17, umount2(DIR_A, MNT_FORCE) == -1 && errno == EINVAL);
     /* its own mount: MNT_FORCE is allowed (Linux 6.1 checks no capability) */
-    KT_CHILD_CHECK(18, umount2(DIR_B, MNT_FORCE) == 0 && mounted(DIR_B) == 0);
+    KT_CHILD_CHECK(18, umount2(DIR_B, MNT_FORCE) == 0 && km_mounted(DIR_B) == 0);
     return 0;
 }
 
@@ -660,8 +585,8 @@ KT_CASE(proc_links_are_paths_in_the_namespace) {
 /* bwrap reads the overflow ids first */
 KT_CASE(overflow_ids_for_sandboxes) {
     char buf[32];
-    KT_TRUE(get("/proc/sys/kernel/overflowuid", buf, sizeof buf) > 0 && strcmp(buf, "65534\n") == 0, "overflowuid");
-    KT_TRUE(get("/proc/sys/kernel/overflowgid", buf, sizeof buf) > 0 && strcmp(buf, "65534\n") == 0, "overflowgid");
+    KT_TRUE(km_get("/proc/sys/kernel/overflowuid", buf, sizeof buf) > 0 && strcmp(buf, "65534\n") == 0, "overflowuid");
+    KT_TRUE(km_get("/proc/sys/kernel/overflowgid", buf, sizeof buf) > 0 && strcmp(buf, "65534\n") == 0, "overflowgid");
 }
 
 KT_MAIN()

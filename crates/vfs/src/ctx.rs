@@ -507,6 +507,10 @@ impl<'a> Ctx<'a> {
             _ => {
                 let mut child = dir.search(self.cred, name)?.ok_or(Errno::ENOENT)?;
                 while let Some(m) = child.mounted_in(self.mnt_ns) {
+                    // a mount of a directory on itself is no step (no loop)
+                    if Arc::ptr_eq(m.root(), &child) {
+                        break;
+                    }
                     child = Arc::clone(m.root());
                     self.cur.set(Some(m));
                 }
@@ -1823,6 +1827,9 @@ impl<'a> Ctx<'a> {
                 }
                 let mut inode = inode;
                 while let Some(m) = inode.mounted_in(self.mnt_ns) {
+                    if Arc::ptr_eq(m.root(), &inode) {
+                        break;
+                    }
                     inode = Arc::clone(m.root());
                 }
                 if inode.is_dir() && !inode.is_synthetic() {

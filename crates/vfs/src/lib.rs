@@ -131,6 +131,7 @@ mod mount;
 mod notify;
 mod owner;
 mod pages;
+pub mod propagation;
 mod synth;
 mod types;
 mod xattr;
@@ -139,6 +140,8 @@ mod xattr;
 mod backing_tests;
 #[cfg(test)]
 mod notify_tests;
+#[cfg(test)]
+mod propagation_tests;
 #[cfg(any(test, feature = "testing"))]
 pub mod testing;
 #[cfg(test)]

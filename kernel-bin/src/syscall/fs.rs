@@ -1504,7 +1504,10 @@ pub fn mount(
         }
         let (from, from_via) =
             with_ctx(t, AT_FDCWD, |ctx, dir| Ok((ctx.lookup(dir, &src, true)?, ctx.walked_mount())))?;
+        // do_loopback(): an unbindable source mount is EINVAL
+        crate::fs::check_bindable(ns, from_via.as_ref())?;
         crate::fs::reserve_mount(ns)?;
+        let from_mnt = from_via.clone();
         let (abs, from_abs) = with_ctx(t, AT_FDCWD, |ctx, dir| {
             // graft_tree(): a directory on a directory, a file on a file
             if target.is_dir() != from.is_dir() {
@@ -1525,7 +1528,9 @@ pub fn mount(
             Ok((abs, from_abs))
         })?;
         let on_itself = Arc::ptr_eq(&target, &from);
-        if let Err(e) = crate::fs::record_bind(ns, user_owned, &abs, &from_abs, from, target.clone()) {
+        if let Err(e) =
+            crate::fs::record_bind(ns, user_owned, &abs, &from_abs, from, target.clone(), from_mnt.as_ref())
+        {
             // the bind is taken back: no mount the table does not know
             if !on_itself {
                 let _ = with_ctx(t, AT_FDCWD, |ctx, dir| ctx.umount_at(dir, &p));
@@ -1542,7 +1547,14 @@ pub fn mount(
             return Err(Errno::EINVAL);
         }
         let rec = flags & MS_REC != 0;
-        return crate::fs::set_propagation(ns, &target, via.as_ref(), types == MS_SHARED, rec).map(|_| 0);
+        use vfs::propagation::Kind;
+        let kind = match types {
+            MS_SHARED => Kind::Shared,
+            MS_SLAVE => Kind::Slave,
+            MS_UNBINDABLE => Kind::Unbindable,
+            _ => Kind::Private,
+        };
+        return crate::fs::set_propagation(ns, &target, via.as_ref(), kind, rec).map(|_| 0);
     }
     if flags & MS_MOVE != 0 {
         return move_mount(t, ns, source.is_null() || src.is_empty(), &src, &target).map(|_| 0);
@@ -1608,7 +1620,7 @@ pub fn mount(
             }
         })?;
         let recorded = if bound {
-            crate::fs::record_bind(ns, user_owned, &abs, b"/dev/pts", pts, target)
+            crate::fs::record_bind(ns, user_owned, &abs, b"/dev/pts", pts, target, None)
         } else {
             let o = alloc::string::String::from("rw,nosuid,noexec,relatime,gid=5,mode=620,ptmxmode=000");
             let init = process::ns::INIT_USER_INO;
@@ -1898,6 +1910,7 @@ pub fn umount2(t: &mut UThread, target: UserCStr, flags: i32) -> SysResult {
             let _ = crate::fs::unmounted(&r);
         }
     }
+    crate::fs::umount_propagated(ns, &root, &covered);
     if crate::fs::forget_mount(ns, &root, &covered) {
         crate::fs::unmounted(&root)?;
     }
