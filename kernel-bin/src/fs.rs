@@ -168,6 +168,56 @@ static MOUNTS: crate::lockorder::Ranked<Table> = crate::lockorder::Ranked::new(
     Table { list: Vec::new(), spaces: Vec::new(), locks: Vec::new() },
 );
 
+/// Linux's `mnt_namespace::event`, per namespace: moved by each change of
+/// its mount table (a mount, an umount, a move, a pivot_root, a remount),
+/// what /proc/PID/mounts and mountinfo tell pollers of (`POLLERR|POLLPRI`,
+/// and a wake-up: libmount's monitor, systemd's view of its .mount units).
+/// A leaf lock (taken under `MOUNTS` and by poll under epoll's list, never
+/// taking another).
+struct Events {
+    /// (namespace, count); a namespace without an entry has had no change.
+    list: Vec<(u64, u64)>,
+    /// Changes whose namespace could not get an entry (no memory): added
+    /// to every namespace's count, a spurious event rather than a lost one.
+    lost: u64,
+}
+
+static EVENTS: spin::Mutex<Events> = spin::Mutex::new(Events { list: Vec::new(), lost: 0 });
+
+/// The queue woken at every mount table change (`ns->poll`, one for all
+/// namespaces here: a poller of another namespace looks and sleeps again).
+static MOUNT_WQ: spin::Once<Arc<crate::sched::WaitQueue>> = spin::Once::new();
+
+/// The change count of the mount namespace `ns` ([`Events`]).
+pub fn mount_event(ns: u64) -> u64 {
+    let e = EVENTS.lock();
+    e.lost.wrapping_add(e.list.iter().find(|(n, _)| *n == ns).map_or(0, |(_, c)| *c))
+}
+
+/// The queue woken at every mount table change, for the open files of
+/// /proc/PID/mounts and mountinfo.
+pub fn mount_wait_queue() -> Arc<crate::sched::WaitQueue> {
+    MOUNT_WQ.call_once(|| Arc::new(crate::sched::WaitQueue::new())).clone()
+}
+
+/// Linux's touch_mnt_namespace(): the mount table of `ns` changed; its
+/// count moves and the pollers wake. Called with no lock held.
+fn touch(ns: u64) {
+    {
+        let mut e = EVENTS.lock();
+        if let Some((_, c)) = e.list.iter_mut().find(|(n, _)| *n == ns) {
+            *c = c.wrapping_add(1);
+        } else if e.list.try_reserve(1).is_ok() {
+            e.list.push((ns, 1));
+        } else {
+            e.lost = e.lost.wrapping_add(1);
+        }
+    }
+    if let Some(q) = MOUNT_WQ.get() {
+        q.wake_all();
+    }
+}
+
 /// A held mount-namespace lock ([`lock_namespace`]); released on drop.
 pub struct NsMountGuard(Arc<SleepLock>);
 
@@ -327,6 +377,7 @@ pub fn reap_namespaces() {
         }
         t.spaces.retain(|(n, _)| !dead.contains(n));
         SPACES.fetch_sub(dead.len(), core::sync::atomic::Ordering::Relaxed);
+        EVENTS.lock().list.retain(|(n, _)| !dead.contains(n));
         let (gone, kept): (Vec<Mount>, Vec<Mount>) =
             core::mem::take(&mut t.list).into_iter().partition(|m| dead.contains(&m.ns));
         t.list = kept;
@@ -421,6 +472,8 @@ pub fn record_mount_by(
     });
     let i = t.list.len() - 1;
     hang(&t.list, i);
+    drop(t);
+    touch(ns);
     Ok(())
 }
 
@@ -508,6 +561,8 @@ pub fn record_bind(
     });
     let i = mounts.list.len() - 1;
     hang(&mounts.list, i);
+    drop(mounts);
+    touch(ns);
     Ok(())
 }
 
@@ -619,7 +674,10 @@ pub fn forget_mount(ns: u64, root: &Arc<Inode>, covered: &Arc<Inode>) -> bool {
             && Arc::ptr_eq(&m.root, root)
             && m.covered.as_ref().is_some_and(|c| Arc::ptr_eq(c, covered)))
     });
-    !t.iter().any(|m| Arc::ptr_eq(&m.root, root))
+    let last = !t.iter().any(|m| Arc::ptr_eq(&m.root, root));
+    drop(t);
+    touch(ns);
+    last
 }
 
 /// umount2(2) with `MNT_DETACH`: the mounts of `ns` below the mount of
@@ -722,6 +780,8 @@ pub fn move_mount(ns: u64, id: u64, covered: Arc<Inode>, target: &[u8]) -> linux
     m.covered = Some(covered);
     m.parent = parent;
     hang(&t.list, top);
+    drop(t);
+    touch(ns);
     Ok(())
 }
 
@@ -782,6 +842,8 @@ pub fn pivot(
         let first = t.list.iter().position(|m| m.ns == ns).unwrap_or(t.list.len());
         t.list.insert(first, moved);
     }
+    drop(t);
+    touch(ns);
     Ok(())
 }
 
@@ -877,6 +939,8 @@ pub fn remount(
             }
         }
         m.options = o;
+        drop(mounts);
+        touch(ns);
         return Ok(());
     }
     if caller_user.is_some_and(|u| u != me.fs_user) {
@@ -892,6 +956,8 @@ pub fn remount(
         }
         m.options = o;
     }
+    drop(mounts);
+    touch(ns);
     Ok(())
 }
 
