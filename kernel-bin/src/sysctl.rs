@@ -56,9 +56,10 @@ fn file_max() -> i64 {
     }
 }
 
-/// `net.unix.max_dgram_qlen`: Linux's default (512), kept for readers
-/// (an AF_UNIX datagram queue is bounded by its bytes here).
-static MAX_DGRAM_QLEN: AtomicU64 = AtomicU64::new(512);
+/// `net.unix.max_dgram_qlen`: Linux's default (10, `unix_net_init`;
+/// systemd's sysctl.d raises it to 512), kept for readers (an AF_UNIX
+/// datagram queue is bounded by its bytes here).
+static MAX_DGRAM_QLEN: AtomicU64 = AtomicU64::new(10);
 
 /// `vm.overcommit_memory`: 0 heuristic (Linux's default), 1 always, 2
 /// never (strict accounting). Kept for readers; mmap does not consult it.

@@ -201,7 +201,7 @@ static int write_text(const char *path, const char *text) {
 
 /* fs.file-max (systemd bumps it to LONG_MAX), fs.nr_open (systemd halves
  * INT_MAX until a write takes: Linux's bound is INT_MAX & ~63) and
- * net.unix.max_dgram_qlen (journald reads it) */
+ * net.unix.max_dgram_qlen (journald reads it; Linux's default 10) */
 KT_CASE(sysctls_systemd_reads_and_bumps) {
     long fmax = read_long("/proc/sys/fs/file-max");
     KT_TRUE(fmax >= 8192, "file-max %ld", fmax);
@@ -234,7 +234,11 @@ KT_CASE(sysctls_systemd_reads_and_bumps) {
     }
     KT_WAIT_STATUS(c, kt_exited(0));
 
+    /* Linux's default; systemd's sysctl.d writes 512 */
+    KT_EQ(read_long("/proc/sys/net/unix/max_dgram_qlen"), 10);
+    KT_EQ(write_text("/proc/sys/net/unix/max_dgram_qlen", "512\n"), 4);
     KT_EQ(read_long("/proc/sys/net/unix/max_dgram_qlen"), 512);
+    KT_EQ(write_text("/proc/sys/net/unix/max_dgram_qlen", "10\n"), 3);
 }
 
 /* journald's sockets: SO_PASSSEC and SO_TIMESTAMP on AF_UNIX (ours said
