@@ -1056,8 +1056,14 @@ fn prlimit_on_processes() {
     assert_eq!(w.t.prlimit(u, 0, 16, None, process::rlimit::NR_OPEN), Err(Errno::EINVAL));
     assert_eq!(w.t.prlimit(u, 0, 7, None, process::rlimit::NR_OPEN), Ok(Rlimit::new(1024, 4096)));
     assert_eq!(w.t.prlimit(u, 0, 7, Some(Rlimit::both(8192)), process::rlimit::NR_OPEN), Err(Errno::EPERM));
-    assert_eq!(w.t.prlimit(u, 0, 7, Some(Rlimit::both(100)), process::rlimit::NR_OPEN), Ok(Rlimit::new(1024, 4096)));
-    assert_eq!(w.t.prlimit(1, u as i32, 3, None, process::rlimit::NR_OPEN), Ok(Rlimit::new(8 << 20, RLIM_INFINITY)));
+    assert_eq!(
+        w.t.prlimit(u, 0, 7, Some(Rlimit::both(100)), process::rlimit::NR_OPEN),
+        Ok(Rlimit::new(1024, 4096))
+    );
+    assert_eq!(
+        w.t.prlimit(1, u as i32, 3, None, process::rlimit::NR_OPEN),
+        Ok(Rlimit::new(8 << 20, RLIM_INFINITY))
+    );
     // Limits are inherited by fork.
     let c = w.fork(u);
     assert_eq!(w.t.prlimit(c, 0, 7, None, process::rlimit::NR_OPEN), Ok(Rlimit::both(100)));
