@@ -211,6 +211,56 @@ static MOUNTS: crate::lockorder::Ranked<Table> = crate::lockorder::Ranked::new(
     Table { list: Vec::new(), groups: propagation::Groups::new(), spaces: Vec::new(), locks: Vec::new() },
 );
 
+/// Linux's `mnt_namespace::event`, per namespace: moved by each change of
+/// its mount table (a mount, an umount, a move, a pivot_root, a remount),
+/// what /proc/PID/mounts and mountinfo tell pollers of (`POLLERR|POLLPRI`,
+/// and a wake-up: libmount's monitor, systemd's view of its .mount units).
+/// A leaf lock (taken under `MOUNTS` and by poll under epoll's list, never
+/// taking another).
+struct Events {
+    /// (namespace, count); a namespace without an entry has had no change.
+    list: Vec<(u64, u64)>,
+    /// Changes whose namespace could not get an entry (no memory): added
+    /// to every namespace's count, a spurious event rather than a lost one.
+    lost: u64,
+}
+
+static EVENTS: spin::Mutex<Events> = spin::Mutex::new(Events { list: Vec::new(), lost: 0 });
+
+/// The queue woken at every mount table change (`ns->poll`, one for all
+/// namespaces here: a poller of another namespace looks and sleeps again).
+static MOUNT_WQ: spin::Once<Arc<crate::sched::WaitQueue>> = spin::Once::new();
+
+/// The change count of the mount namespace `ns` ([`Events`]).
+pub fn mount_event(ns: u64) -> u64 {
+    let e = EVENTS.lock();
+    e.lost.wrapping_add(e.list.iter().find(|(n, _)| *n == ns).map_or(0, |(_, c)| *c))
+}
+
+/// The queue woken at every mount table change, for the open files of
+/// /proc/PID/mounts and mountinfo.
+pub fn mount_wait_queue() -> Arc<crate::sched::WaitQueue> {
+    MOUNT_WQ.call_once(|| Arc::new(crate::sched::WaitQueue::new())).clone()
+}
+
+/// Linux's touch_mnt_namespace(): the mount table of `ns` changed; its
+/// count moves and the pollers wake. Called with no lock held.
+fn touch(ns: u64) {
+    {
+        let mut e = EVENTS.lock();
+        if let Some((_, c)) = e.list.iter_mut().find(|(n, _)| *n == ns) {
+            *c = c.wrapping_add(1);
+        } else if e.list.try_reserve(1).is_ok() {
+            e.list.push((ns, 1));
+        } else {
+            e.lost = e.lost.wrapping_add(1);
+        }
+    }
+    if let Some(q) = MOUNT_WQ.get() {
+        q.wake_all();
+    }
+}
+
 /// A held mount-namespace lock ([`lock_namespace`]); released on drop.
 pub struct NsMountGuard(Arc<SleepLock>);
 
@@ -375,6 +425,7 @@ pub fn reap_namespaces() {
         }
         t.spaces.retain(|(n, _)| !dead.contains(n));
         SPACES.fetch_sub(dead.len(), core::sync::atomic::Ordering::Relaxed);
+        EVENTS.lock().list.retain(|(n, _)| !dead.contains(n));
         let gone = t.take(|m| dead.contains(&m.ns));
         // their locks go after the table's (a holder keeps its own Arc)
         let (dead_locks, kept): (Vec<_>, Vec<_>) =
@@ -601,6 +652,10 @@ fn attach(mut t: crate::lockorder::RankedGuard<'_, Table>, mut m: Mount) -> linu
             forget_mount(ns, mnt.root(), &cov);
         }
     }
+    // their tables changed: pollers of mounts/mountinfo learn it
+    for (ns, _) in spaces {
+        touch(ns);
+    }
     Ok(())
 }
 
@@ -823,6 +878,7 @@ pub fn forget_mount(ns: u64, root: &Arc<Inode>, covered: &Arc<Inode>) -> bool {
         });
         (gone, !t.iter().any(|m| Arc::ptr_eq(&m.root, root)))
     };
+    touch(ns);
     gone.1
 }
 
@@ -891,6 +947,7 @@ pub fn umount_propagated(ns: u64, root: &Arc<Inode>, covered: &Arc<Inode>) {
         if last && !is_mounted(&m.root) {
             let _ = unmounted(&m.root);
         }
+        touch(m.ns);
     }
 }
 
@@ -994,6 +1051,8 @@ pub fn move_mount(ns: u64, id: u64, covered: Arc<Inode>, target: &[u8]) -> linux
     m.covered = Some(covered);
     m.parent = parent;
     hang(&t.list, top);
+    drop(t);
+    touch(ns);
     Ok(())
 }
 
@@ -1054,6 +1113,8 @@ pub fn pivot(
         let first = t.list.iter().position(|m| m.ns == ns).unwrap_or(t.list.len());
         t.list.insert(first, moved);
     }
+    drop(t);
+    touch(ns);
     Ok(())
 }
 
@@ -1144,6 +1205,8 @@ pub fn remount(
             }
         }
         m.options = o;
+        drop(mounts);
+        touch(ns);
         return Ok(());
     }
     if caller_user.is_some_and(|u| u != me.fs_user) {
@@ -1159,6 +1222,8 @@ pub fn remount(
         }
         m.options = o;
     }
+    drop(mounts);
+    touch(ns);
     Ok(())
 }
 

@@ -22,7 +22,7 @@ use alloc::format;
 use alloc::string::String;
 use alloc::sync::Arc;
 use alloc::vec::Vec;
-use core::sync::atomic::Ordering;
+use core::sync::atomic::{AtomicU64, Ordering};
 use linux_abi::{Errno, Result};
 use process::pid::Pid;
 use process::proctext;
@@ -304,6 +304,47 @@ pub fn new_procfs(m: ProcMount) -> Arc<Inode> {
     vfs::new_synthfs(vfs::makedev(0, 0x16), Arc::new(crate::fs::KernelClock), Arc::new(root))
 }
 
+/// An open /proc/PID/mounts or mountinfo: its text as the node's, and
+/// Linux's `mounts_poll`: `POLLIN|POLLRDNORM`, with `POLLERR|POLLPRI` when
+/// the namespace's mount table changed since the open or the last poll
+/// that said so (the namespace is the one of the open).
+struct MountsFile {
+    node: ProcNode,
+    ns: u64,
+    /// The event count last told (`seq_file::poll_event`).
+    seen: AtomicU64,
+}
+
+impl SynthNode for MountsFile {
+    fn content(&self) -> Result<Vec<u8>> {
+        self.node.content()
+    }
+
+    fn has_poll(&self) -> bool {
+        true
+    }
+
+    fn poll(&self, consume: bool) -> Option<u32> {
+        let now = crate::fs::mount_event(self.ns);
+        let changed = if consume {
+            self.seen.swap(now, Ordering::Relaxed) != now
+        } else {
+            self.seen.load(Ordering::Relaxed) != now
+        };
+        let mask = vfs::POLLIN | vfs::POLLRDNORM;
+        Some(if changed { mask | vfs::POLLERR | vfs::POLLPRI } else { mask })
+    }
+
+    fn event_count(&self) -> u64 {
+        crate::fs::mount_event(self.ns)
+    }
+
+    fn wait_queue(&self) -> Option<Arc<dyn vfs::WaitQueue>> {
+        let q: Arc<dyn vfs::WaitQueue> = crate::fs::mount_wait_queue();
+        Some(q)
+    }
+}
+
 /// A /proc node and the mount it belongs to.
 struct ProcNode {
     m: Arc<ProcMount>,
@@ -434,7 +475,8 @@ fn ino_of(node: &Node) -> u64 {
         Node::ThreadSelf => 3,
         Node::Global(n) => 16 + idx(GLOBAL_FILES, n),
         Node::Sys(level) => 48 + u64::from(level),
-        Node::SysFile(i) => 64 + i as u64,
+        // past /proc/net's numbers (64 + i reached them at 48 knobs)
+        Node::SysFile(i) => 0x4000 + i as u64,
         Node::Net => 112,
         Node::NetFile(n) => 113 + idx(NET_FILES, n),
         Node::Ipc => 0x8000,
@@ -828,6 +870,16 @@ impl SynthNode for ProcNode {
             && let Some(f) = crate::sysctl::NsMaxFile::open(i)
         {
             return Ok(Some(Arc::new(f)));
+        }
+        if let Node::ProcFile(pid, _, "mounts" | "mountinfo") = self.n {
+            // mounts_open_common(): the namespace's event as of the open
+            let ns = table().with_process(pid, |p| crate::fs::ns_id(&p.ns().mnt)).ok_or(Errno::ENOENT)?;
+            let seen = AtomicU64::new(crate::fs::mount_event(ns));
+            return Ok(Some(Arc::new(MountsFile {
+                node: ProcNode { m: self.m.clone(), n: self.n },
+                ns,
+                seen,
+            })));
         }
         if let Node::ProcFile(pid, _, "timens_offsets") = self.n {
             // the opener's credentials (file->f_cred: file_ns_capable)

@@ -26,6 +26,41 @@ static PIPE_USER_PAGES_HARD: AtomicU64 = AtomicU64::new(0);
 /// not dumpable, 1: dumpable, 2: root-only dumps).
 static SUID_DUMPABLE: AtomicU64 = AtomicU64::new(0);
 
+/// `fs.file-max`: Linux's `files_stat.max_files`, kept for readers (no
+/// limit on open files is enforced here); `u64::MAX` until written: the
+/// default, a tenth of the free memory in KiB (at least `NR_FILE`, 8192),
+/// as Linux's `files_maxfiles_init`.
+static FILE_MAX: AtomicU64 = AtomicU64::new(u64::MAX);
+
+/// `fs.nr_open`: the largest hard `RLIMIT_NOFILE` (Linux's default 1 MiB;
+/// an fd table still ends at `fs_table::NR_OPEN`).
+static NR_OPEN: AtomicU64 = AtomicU64::new(process::rlimit::NR_OPEN);
+
+/// `fs.nr_open`'s bounds (`sysctl_nr_open_min`, `sysctl_nr_open_max` on
+/// x86_64: `INT_MAX` rounded down to a multiple of `BITS_PER_LONG`).
+const NR_OPEN_MIN: i64 = 64;
+const NR_OPEN_MAX: i64 = (i32::MAX as i64) & !63;
+
+/// `fs.nr_open` now (prlimit's bound for `RLIMIT_NOFILE`).
+pub fn nr_open() -> u64 {
+    NR_OPEN.load(Ordering::Relaxed)
+}
+
+fn file_max() -> i64 {
+    match FILE_MAX.load(Ordering::Relaxed) {
+        u64::MAX => {
+            let (free, _) = arch_x86_64::mem::frames::stats();
+            (free * 4 / 10).max(8192) as i64
+        }
+        v => v as i64,
+    }
+}
+
+/// `net.unix.max_dgram_qlen`: Linux's default (10, `unix_net_init`;
+/// systemd's sysctl.d raises it to 512), kept for readers (an AF_UNIX
+/// datagram queue is bounded by its bytes here).
+static MAX_DGRAM_QLEN: AtomicU64 = AtomicU64::new(10);
+
 /// `vm.overcommit_memory`: 0 heuristic (Linux's default), 1 always, 2
 /// never (strict accounting). Kept for readers; mmap does not consult it.
 static OVERCOMMIT_MEMORY: AtomicU64 = AtomicU64::new(0);
@@ -395,8 +430,23 @@ pub static KNOBS: &[Knob] = &[
     },
     Knob {
         dir: "fs",
+        name: "file-max",
+        value: Value::Num(Kind::Ulong, file_max, |v| {
+            FILE_MAX.store(v as u64, Ordering::Relaxed);
+            Ok(())
+        }),
+    },
+    Knob {
+        dir: "fs",
         name: "nr_open",
-        value: Value::Text(|| alloc::format!("{}", fs_table::NR_OPEN).into_bytes()),
+        value: Value::Num(
+            Kind::Int { min: NR_OPEN_MIN, max: NR_OPEN_MAX },
+            || nr_open() as i64,
+            |v| {
+                NR_OPEN.store(v as u64, Ordering::Relaxed);
+                Ok(())
+            },
+        ),
     },
     Knob {
         dir: "fs/mqueue",
@@ -644,6 +694,11 @@ pub static KNOBS: &[Knob] = &[
     // fs.inotify.max_user_*'s values (the same ucount_max slots; the
     // initial namespace's for every reader here)
     Knob {
+        dir: "net/unix",
+        name: "max_dgram_qlen",
+        value: Value::Atomic(Kind::Int { min: i32::MIN as i64, max: i32::MAX as i64 }, &MAX_DGRAM_QLEN),
+    },
+    Knob {
         dir: "user",
         name: "max_cgroup_namespaces",
         value: Value::Num(
@@ -786,8 +841,18 @@ pub static KNOBS: &[Knob] = &[
 
 /// The directories of /proc/sys, in listing order: a name with a `/` is
 /// a subdirectory of the one before its last `/`.
-pub const DIRS: &[&str] =
-    &["fs", "fs/inotify", "fs/mqueue", "kernel", "kernel/pty", "kernel/random", "user", "vm"];
+pub const DIRS: &[&str] = &[
+    "fs",
+    "fs/inotify",
+    "fs/mqueue",
+    "kernel",
+    "kernel/pty",
+    "kernel/random",
+    "net",
+    "net/unix",
+    "user",
+    "vm",
+];
 
 /// The directories directly under `parent` ("" for /proc/sys itself):
 /// their indexes in [`DIRS`] and their names.

@@ -646,8 +646,61 @@ static int route_types(void) {
     return 0;
 }
 
+#define RTM_SETLINK_ 19
+
+static int lo_flags(void) {
+    int s = socket(AF_INET, SOCK_DGRAM, 0);
+    struct ifreq r;
+    memset(&r, 0, sizeof r);
+    strcpy(r.ifr_name, "lo");
+    int ret = ioctl(s, SIOCGIFFLAGS, &r);
+    close(s);
+    return ret == 0 ? r.ifr_flags : -1;
+}
+
+/* RTM_SETLINK with IFF_UP in ifi_flags and ifi_change (rtnl_setlink), as
+ * systemd's loopback set-up brings lo up (ours said EOPNOTSUPP, "Failed to
+ * bring loopback interface up"); an unknown index ENODEV, no index and no
+ * name EINVAL */
+static int setlink_lo(void) {
+    KT_CHILD_CHECK(1, unshare(CLONE_NEWNET) == 0);
+    int s = nl_socket();
+    KT_CHILD_CHECK(2, s >= 0);
+    KT_CHILD_CHECK(3, lo_flags() >= 0 && !(lo_flags() & IFF_UP));
+    struct ifinfo ifi = {0};
+    ifi.index = 1;
+    ifi.flags = IFF_UP;
+    ifi.change = IFF_UP;
+    struct req r;
+    req_start(&r, RTM_SETLINK_, NLM_F_REQUEST_, &ifi, sizeof ifi);
+    KT_CHILD_CHECK(4, req_ack(s, &r) == 0);
+    KT_CHILD_CHECK(5, lo_flags() & IFF_UP);
+    ifi.flags = 0;
+    req_start(&r, RTM_SETLINK_, NLM_F_REQUEST_, &ifi, sizeof ifi);
+    KT_CHILD_CHECK(6, req_ack(s, &r) == 0);
+    KT_CHILD_CHECK(7, !(lo_flags() & IFF_UP));
+    ifi.index = 999;
+    req_start(&r, RTM_SETLINK_, NLM_F_REQUEST_, &ifi, sizeof ifi);
+    KT_CHILD_CHECK(8, req_ack(s, &r) == -ENODEV);
+    ifi.index = 0;
+    req_start(&r, RTM_SETLINK_, NLM_F_REQUEST_, &ifi, sizeof ifi);
+    KT_CHILD_CHECK(9, req_ack(s, &r) == -EINVAL);
+    /* by name, index 0 */
+    ifi.flags = IFF_UP;
+    req_start(&r, RTM_SETLINK_, NLM_F_REQUEST_, &ifi, sizeof ifi);
+    req_attr(&r, 3 /* IFLA_IFNAME */, "lo", 3);
+    KT_CHILD_CHECK(10, req_ack(s, &r) == 0);
+    KT_CHILD_CHECK(11, lo_flags() & IFF_UP);
+    close(s);
+    return 0;
+}
+
 KT_CASE(blackhole_unreachable_prohibit_routes) {
     KT_EQ(kt_in_child(route_types), 0);
+}
+
+KT_CASE(setlink_brings_lo_up_as_systemd) {
+    KT_EQ(kt_in_child(setlink_lo), 0);
 }
 
 KT_MAIN()

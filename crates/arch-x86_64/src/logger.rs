@@ -4,7 +4,7 @@
 //! Linux's syslog format (`<6>[    1.234567] target: message`).
 
 use crate::logring::LogRing;
-use core::sync::atomic::{AtomicUsize, Ordering};
+use core::sync::atomic::{AtomicU32, AtomicUsize, Ordering};
 use log::{Level, LevelFilter, Log, Metadata, Record};
 
 struct SerialLogger;
@@ -14,6 +14,12 @@ static LOGGER: SerialLogger = SerialLogger;
 /// The console's level (`log=`), as a `LevelFilter` index: the log
 /// crate's own maximum is at least info, for the log buffer.
 static CONSOLE_LEVEL: AtomicUsize = AtomicUsize::new(LevelFilter::Info as usize);
+
+/// Linux's console_loglevel for records from user space (/dev/kmsg):
+/// those of a lower level are printed too. From `log=`: `off` 0, `error`
+/// 4 (levels 0-3), `warn` 5, `info` 7 (Linux's default), `debug` and
+/// `trace` 8.
+static CONSOLE_LOGLEVEL: AtomicU32 = AtomicU32::new(7);
 
 /// Bytes of the kernel's log buffer (Linux's default is 128 KiB).
 pub const LOG_BUF_LEN: usize = 64 * 1024;
@@ -72,11 +78,15 @@ impl Log for SerialLogger {
 }
 
 /// Logs a line from user space (/dev/kmsg's write) with syslog priority
-/// `prio` (facility and level): in the log buffer only, as
-/// `<prio>[seconds] text`.
+/// `prio` (facility and level): in the log buffer as `<prio>[seconds]
+/// text`, and on the console as `[seconds] text` when its level is below
+/// the console's loglevel (Linux's printk does both).
 pub fn log_user(prio: u32, text: &[u8]) {
     let ns = crate::time::since_boot_ns();
     let (secs, micros) = (ns / 1_000_000_000, ns % 1_000_000_000 / 1000);
+    if prio & 7 < CONSOLE_LOGLEVEL.load(Ordering::Relaxed) {
+        crate::serial::write_fmt(format_args!("[{secs:>4}.{micros:06}] {}\n", Shown(text)));
+    }
     let mut line = LineBuf { buf: [0; LINE_MAX], len: 0 };
     let _ = core::fmt::write(&mut line, format_args!("<{prio}>[{secs:5}.{micros:06}] "));
     let room = (LINE_MAX - 1).saturating_sub(line.len);
@@ -85,6 +95,21 @@ pub fn log_user(prio: u32, text: &[u8]) {
     let n = line.len + take;
     line.buf[n] = b'\n';
     x86_64::instructions::interrupts::without_interrupts(|| RING.lock().push(&line.buf[..=n]));
+}
+
+/// User text on the console: UTF-8 as it is, other bytes as `\xNN`.
+struct Shown<'a>(&'a [u8]);
+
+impl core::fmt::Display for Shown<'_> {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        for chunk in self.0.utf8_chunks() {
+            f.write_str(chunk.valid())?;
+            for b in chunk.invalid() {
+                write!(f, "\\x{b:02x}")?;
+            }
+        }
+        Ok(())
+    }
 }
 
 /// The longest line kept (longer ones are cut, as Linux's records are).
@@ -115,6 +140,14 @@ pub fn parse_level(s: &str) -> Option<LevelFilter> {
 pub fn init(level: LevelFilter) {
     let _ = log::set_logger(&LOGGER);
     CONSOLE_LEVEL.store(level as usize, Ordering::Relaxed);
+    let loglevel = match level {
+        LevelFilter::Off => 0,
+        LevelFilter::Error => 4,
+        LevelFilter::Warn => 5,
+        LevelFilter::Info => 7,
+        LevelFilter::Debug | LevelFilter::Trace => 8,
+    };
+    CONSOLE_LOGLEVEL.store(loglevel, Ordering::Relaxed);
     log::set_max_level(level.max(LevelFilter::Info));
 }
 

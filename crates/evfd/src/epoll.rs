@@ -58,6 +58,13 @@ pub trait Watched {
     /// The file's event count and then its poll bits; `None` once the file
     /// is gone.
     fn look(&self) -> Option<(u64, u32)>;
+    /// As [`Watched::look`], without the side effects a poll may have
+    /// (a file whose poll reports a change once, as Linux's /proc/PID/
+    /// mountinfo's `POLLPRI`): what [`Item::probe`] looks with. The same
+    /// as `look` by default.
+    fn peek(&self) -> Option<(u64, u32)> {
+        self.look()
+    }
     /// Whether the file still exists (an item of a gone file is dropped).
     fn alive(&self) -> bool;
     /// The identity of the open file (equal for every fd of one file).
@@ -98,14 +105,14 @@ impl<H: Watched, X> Item<H, X> {
     /// What this item reports now, without changing it: 0 when nothing
     /// (or when the file is gone or a one-shot item is disarmed).
     pub fn probe(&self) -> u32 {
-        self.judge().map_or(0, |(_, r, report)| if report { r } else { 0 })
+        self.judge(true).map_or(0, |(_, r, report)| if report { r } else { 0 })
     }
 
-    fn judge(&self) -> Option<(u64, u32, bool)> {
+    fn judge(&self, peek: bool) -> Option<(u64, u32, bool)> {
         if self.events & !PRIVATE_BITS == 0 {
             return None;
         }
-        let (count, poll) = self.handle.look()?;
+        let (count, poll) = if peek { self.handle.peek()? } else { self.handle.look()? };
         let r = poll & self.events & !PRIVATE_BITS;
         let report = r != 0
             && (self.events & EPOLLET == 0 || self.last_count != Some(count) || r & !self.last_ready != 0);
@@ -115,7 +122,7 @@ impl<H: Watched, X> Item<H, X> {
     /// Like [`Item::probe`], recording the look (edge-triggered state and
     /// one-shot disarming).
     pub fn take(&mut self) -> u32 {
-        let Some((count, r, report)) = self.judge() else { return 0 };
+        let Some((count, r, report)) = self.judge(false) else { return 0 };
         self.last_ready = r;
         if !report {
             return 0;

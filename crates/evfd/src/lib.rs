@@ -46,6 +46,8 @@ pub mod testing {
     #[derive(Debug, Default)]
     struct State {
         ready: AtomicU32,
+        /// Bits the next look reports once (a peek leaves them).
+        once: AtomicU32,
         count: AtomicU64,
         closed: AtomicBool,
     }
@@ -71,6 +73,12 @@ pub mod testing {
             self.0.ready.store(bits, Ordering::SeqCst);
             self.0.count.fetch_add(1, Ordering::SeqCst);
         }
+        /// An event whose `bits` the next look reports once, as Linux's
+        /// /proc/PID/mountinfo's `POLLPRI` (peeks see them until then).
+        pub fn event_once(&self, bits: u32) {
+            self.0.once.fetch_or(bits, Ordering::SeqCst);
+            self.0.count.fetch_add(1, Ordering::SeqCst);
+        }
         /// The last reference to the open file goes.
         pub fn close(&self) {
             self.0.closed.store(true, Ordering::SeqCst);
@@ -82,7 +90,15 @@ pub mod testing {
             if self.0.closed.load(Ordering::SeqCst) {
                 return None;
             }
-            Some((self.0.count.load(Ordering::SeqCst), self.0.ready.load(Ordering::SeqCst)))
+            let once = self.0.once.swap(0, Ordering::SeqCst);
+            Some((self.0.count.load(Ordering::SeqCst), self.0.ready.load(Ordering::SeqCst) | once))
+        }
+        fn peek(&self) -> Option<(u64, u32)> {
+            if self.0.closed.load(Ordering::SeqCst) {
+                return None;
+            }
+            let once = self.0.once.load(Ordering::SeqCst);
+            Some((self.0.count.load(Ordering::SeqCst), self.0.ready.load(Ordering::SeqCst) | once))
         }
         fn alive(&self) -> bool {
             !self.0.closed.load(Ordering::SeqCst)

@@ -298,6 +298,22 @@ fn probe_does_not_consume_an_edge() {
     assert!(!ready(&mut l));
 }
 
+/// A file whose poll tells a change once (mountinfo's POLLPRI): the
+/// wait's check peeks, so the report that follows still has it.
+#[test]
+fn probe_peeks_and_the_report_takes_a_bit_told_once() {
+    let mut l = List::new();
+    let f = FakeFile::new();
+    f.set_ready(EPOLLIN);
+    add(&mut l, 3, &f, EPOLLPRI, 1);
+    f.event_once(EPOLLPRI | EPOLLERR);
+    assert!(ready(&mut l));
+    assert!(ready(&mut l));
+    assert_eq!(wait(&mut l, 10), vec![(EPOLLPRI | EPOLLERR, 1)]);
+    assert!(!ready(&mut l));
+    assert!(wait(&mut l, 10).is_empty());
+}
+
 #[test]
 fn only_marked_items_are_looked_at() {
     let mut l = List::new();

@@ -32,6 +32,13 @@ pub struct SockOpts {
     pub dontroute: bool,
     /// SO_PASSCRED.
     pub passcred: bool,
+    /// SO_PASSSEC (kept and given back; no security module sends a
+    /// context).
+    pub passsec: bool,
+    /// Linux's `SOCK_RCVTSTAMP` and `SOCK_RCVTSTAMPNS`: 0 none, 1
+    /// SO_TIMESTAMP (`SCM_TIMESTAMP`, a timeval), 2 SO_TIMESTAMPNS
+    /// (`SCM_TIMESTAMPNS`, a timespec). AF_UNIX datagrams carry it.
+    pub timestamp: u8,
     /// SO_PRIORITY.
     pub priority: i32,
     /// SO_RCVLOWAT.
@@ -52,6 +59,8 @@ impl Default for SockOpts {
             oobinline: false,
             dontroute: false,
             passcred: false,
+            passsec: false,
+            timestamp: 0,
             priority: 0,
             rcvlowat: 1,
             linger: (0, 0),
@@ -97,6 +106,10 @@ impl SockOpts {
             SO_OOBINLINE => self.oobinline = v != 0,
             SO_DONTROUTE => self.dontroute = v != 0,
             SO_PASSCRED => self.passcred = v != 0,
+            SO_PASSSEC => self.passsec = v != 0,
+            // sock_set_timestamp(): each replaces the other
+            SO_TIMESTAMP => self.timestamp = if v != 0 { 1 } else { 0 },
+            SO_TIMESTAMPNS => self.timestamp = if v != 0 { 2 } else { 0 },
             SO_PRIORITY => {
                 if !(0..=6).contains(&v) {
                     return Err(Errno::EPERM);
@@ -123,6 +136,9 @@ impl SockOpts {
             SO_OOBINLINE => self.oobinline as i32,
             SO_DONTROUTE => self.dontroute as i32,
             SO_PASSCRED => self.passcred as i32,
+            SO_PASSSEC => self.passsec as i32,
+            SO_TIMESTAMP => (self.timestamp == 1) as i32,
+            SO_TIMESTAMPNS => (self.timestamp == 2) as i32,
             SO_PRIORITY => self.priority,
             SO_RCVLOWAT => self.rcvlowat,
             SO_SNDLOWAT => 1,

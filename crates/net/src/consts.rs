@@ -89,6 +89,15 @@ pub const SO_LINGER: i32 = 13;
 pub const SO_REUSEPORT: i32 = 15;
 /// SO_PASSCRED.
 pub const SO_PASSCRED: i32 = 16;
+/// SO_TIMESTAMP (`SO_TIMESTAMP_OLD`), and `SCM_TIMESTAMP`'s type: a
+/// `struct timeval` of the message's arrival.
+pub const SO_TIMESTAMP: i32 = 29;
+/// SO_PASSSEC: the sender's security context as `SCM_SECURITY` (none
+/// without a security module: the flag only).
+pub const SO_PASSSEC: i32 = 34;
+/// SO_TIMESTAMPNS (`SO_TIMESTAMPNS_OLD`), and `SCM_TIMESTAMPNS`'s type: a
+/// `struct timespec`.
+pub const SO_TIMESTAMPNS: i32 = 35;
 /// SO_PEERCRED.
 pub const SO_PEERCRED: i32 = 17;
 /// SO_RCVLOWAT.

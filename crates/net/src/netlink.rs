@@ -77,6 +77,9 @@ pub const NLM_F_CAPPED: u16 = 0x100;
 pub const RTM_NEWLINK: u16 = 16;
 /// Get links.
 pub const RTM_GETLINK: u16 = 18;
+/// Change a link (`rtnl_setlink`: systemd's loopback set-up sets IFF_UP
+/// with it).
+pub const RTM_SETLINK: u16 = 19;
 /// New address / address info.
 pub const RTM_NEWADDR: u16 = 20;
 /// Get addresses.
@@ -974,7 +977,7 @@ fn route(
             }
             Ok(true)
         }
-        RTM_GETLINK | RTM_NEWLINK => {
+        RTM_GETLINK | RTM_NEWLINK | RTM_SETLINK => {
             // struct ifinfomsg, then attributes
             if r.body.len() < 16 {
                 return Err(Errno::EINVAL);
@@ -990,7 +993,7 @@ fn route(
                 return Err(Errno::EINVAL);
             }
             if index == 0 && name.is_none() {
-                return Err(if r.ty == RTM_GETLINK {
+                return Err(if r.ty == RTM_GETLINK || r.ty == RTM_SETLINK {
                     Errno::EINVAL
                 } else if r.flags & NLM_F_CREATE != 0 {
                     Errno::EOPNOTSUPP
@@ -2349,5 +2352,27 @@ mod tests {
         ifi[4] = 9;
         let r = process_(&h, &req(RTM_NEWLINK, NLM_F_REQUEST, 1, &ifi), 3, false).unwrap();
         assert_eq!(&msgs(&r[0])[0].3[..4], &(-19i32).to_le_bytes());
+    }
+
+    #[test]
+    fn setlink_sets_up_as_systemds_loopback_setup() {
+        let h = host(true);
+        let mut ifi = [0u8; 16];
+        ifi[4] = 1;
+        ifi[12] = IFF_UP as u8; // change IFF_UP, flags 0: down
+        let r = process_(&h, &req(RTM_SETLINK, NLM_F_REQUEST | NLM_F_ACK, 1, &ifi), 3, false).unwrap();
+        assert_eq!(&msgs(&r[0])[0].3[..4], &0i32.to_le_bytes());
+        assert_eq!(h.0.lock()[0].flags & IFF_UP, 0);
+        ifi[8] = IFF_UP as u8; // and up again
+        let r = process_(&h, &req(RTM_SETLINK, NLM_F_REQUEST | NLM_F_ACK, 2, &ifi), 3, false).unwrap();
+        assert_eq!(&msgs(&r[0])[0].3[..4], &0i32.to_le_bytes());
+        assert_eq!(h.0.lock()[0].flags & IFF_UP, IFF_UP);
+        // an unknown index ENODEV, neither index nor name EINVAL
+        ifi[4] = 9;
+        let r = process_(&h, &req(RTM_SETLINK, NLM_F_REQUEST, 1, &ifi), 3, false).unwrap();
+        assert_eq!(&msgs(&r[0])[0].3[..4], &(-19i32).to_le_bytes());
+        ifi[4] = 0;
+        let r = process_(&h, &req(RTM_SETLINK, NLM_F_REQUEST, 1, &ifi), 3, false).unwrap();
+        assert_eq!(&msgs(&r[0])[0].3[..4], &(-22i32).to_le_bytes());
     }
 }

@@ -44,6 +44,12 @@ pub trait NetEnv: Sized + Send + Sync + 'static {
     fn file_refs(_file: &Self::File) -> usize {
         usize::MAX
     }
+
+    /// `CLOCK_REALTIME` in nanoseconds, for the arrival time of an
+    /// AF_UNIX message (`SCM_TIMESTAMP`). 0 by default.
+    fn realtime_ns() -> u64 {
+        0
+    }
 }
 
 /// Wakes the sleepers of one socket.

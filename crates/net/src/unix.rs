@@ -121,6 +121,8 @@ struct Msg<E: NetEnv> {
     sender: Arc<UnixSocket<E>>,
     rights: Vec<E::File>,
     creds: Ucred,
+    /// When it was sent (`CLOCK_REALTIME` ns): `SCM_TIMESTAMP`'s time.
+    stamp: u64,
 }
 
 impl<E: NetEnv> Msg<E> {
@@ -640,6 +642,7 @@ impl<E: NetEnv> UnixSocket<E> {
             sender: self.arc(),
             rights: core::mem::take(&mut msg.rights),
             creds: msg.creds.unwrap_or(caller.scm_creds()),
+            stamp: E::realtime_ns(),
         })
     }
 
@@ -825,6 +828,7 @@ impl<E: NetEnv> UnixSocket<E> {
                 return Err(Errno::ENOTCONN);
             }
             let passcred = s.opts.passcred;
+            let stamp = s.opts.timestamp;
             let Some(front) = s.rx.front_mut() else {
                 if let Some(e) = s.err.take() {
                     return Err(e);
@@ -847,6 +851,11 @@ impl<E: NetEnv> UnixSocket<E> {
             if passcred {
                 out.creds = Some(front.creds);
             }
+            if stamp != 0 {
+                // __sock_recv_timestamp(): before the credentials
+                out.cmsgs.try_reserve(1).map_err(|_| Errno::ENOBUFS)?;
+                out.cmsgs.push(timestamp_cmsg(stamp, front.stamp));
+            }
             if peek {
                 out.rights = front.rights.clone();
                 (None, Vec::new(), out)
@@ -863,6 +872,21 @@ impl<E: NetEnv> UnixSocket<E> {
         }
         Ok(r)
     }
+}
+
+/// `SCM_TIMESTAMP` (a `struct timeval`) or, for `kind` 2,
+/// `SCM_TIMESTAMPNS` (a `struct timespec`) of a message sent at `ns`.
+fn timestamp_cmsg(kind: u8, ns: u64) -> Cmsg {
+    let sec = ns / 1_000_000_000;
+    let (ty, frac) = if kind == 2 {
+        (SO_TIMESTAMPNS, ns % 1_000_000_000)
+    } else {
+        (SO_TIMESTAMP, ns % 1_000_000_000 / 1000)
+    };
+    let mut b = [0u8; 16];
+    b[..8].copy_from_slice(&sec.to_le_bytes());
+    b[8..].copy_from_slice(&frac.to_le_bytes());
+    Cmsg::new(SOL_SOCKET, ty, &b)
 }
 
 fn restore_rights<E: NetEnv>(mut m: Msg<E>) -> Vec<E::File> {

@@ -2270,13 +2270,15 @@ impl<P: Platform> ProcessTable<P> {
 
     /// prlimit64(2) from thread `caller` on process `pid` (0: the caller):
     /// `ESRCH`, then the permission (`EPERM`), then the limit's own rules
-    /// ([`Rlimits::prlimit`]). Returns the old limit.
+    /// ([`Rlimits::prlimit`], `nr_open` being `fs.nr_open`). Returns the
+    /// old limit.
     pub fn prlimit(
         &self,
         caller: Pid,
         pid: i32,
         resource: u32,
         new: Option<crate::rlimit::Rlimit>,
+        nr_open: u64,
     ) -> Result<crate::rlimit::Rlimit> {
         let mut g = self.inner.lock();
         let me = g.proc_of(caller)?;
@@ -2287,7 +2289,7 @@ impl<P: Platform> ProcessTable<P> {
             crate::rlimit::check_prlimit_permission(&creds, &t.creds)?;
         }
         let r = Resource::from_u32(resource)?;
-        t.rlimits.prlimit(r, new, creds.capable(), crate::rlimit::NR_OPEN)
+        t.rlimits.prlimit(r, new, creds.capable(), nr_open)
     }
 
     /// rt_sigqueueinfo(2) (`tid` `None`) and rt_tgsigqueueinfo(2) from

@@ -1051,16 +1051,22 @@ fn prlimit_on_processes() {
     let u = w.fork(1);
     let v = w.fork(1);
     w.t.with_process(u, |p| *p.creds_mut() = process::cred::Credentials::user(1000, 1000));
-    assert_eq!(w.t.prlimit(u, 999, 7, None), Err(Errno::ESRCH));
-    assert_eq!(w.t.prlimit(u, v as i32, 7, None), Err(Errno::EPERM));
-    assert_eq!(w.t.prlimit(u, 0, 16, None), Err(Errno::EINVAL));
-    assert_eq!(w.t.prlimit(u, 0, 7, None), Ok(Rlimit::new(1024, 4096)));
-    assert_eq!(w.t.prlimit(u, 0, 7, Some(Rlimit::both(8192))), Err(Errno::EPERM));
-    assert_eq!(w.t.prlimit(u, 0, 7, Some(Rlimit::both(100))), Ok(Rlimit::new(1024, 4096)));
-    assert_eq!(w.t.prlimit(1, u as i32, 3, None), Ok(Rlimit::new(8 << 20, RLIM_INFINITY)));
+    assert_eq!(w.t.prlimit(u, 999, 7, None, process::rlimit::NR_OPEN), Err(Errno::ESRCH));
+    assert_eq!(w.t.prlimit(u, v as i32, 7, None, process::rlimit::NR_OPEN), Err(Errno::EPERM));
+    assert_eq!(w.t.prlimit(u, 0, 16, None, process::rlimit::NR_OPEN), Err(Errno::EINVAL));
+    assert_eq!(w.t.prlimit(u, 0, 7, None, process::rlimit::NR_OPEN), Ok(Rlimit::new(1024, 4096)));
+    assert_eq!(w.t.prlimit(u, 0, 7, Some(Rlimit::both(8192)), process::rlimit::NR_OPEN), Err(Errno::EPERM));
+    assert_eq!(
+        w.t.prlimit(u, 0, 7, Some(Rlimit::both(100)), process::rlimit::NR_OPEN),
+        Ok(Rlimit::new(1024, 4096))
+    );
+    assert_eq!(
+        w.t.prlimit(1, u as i32, 3, None, process::rlimit::NR_OPEN),
+        Ok(Rlimit::new(8 << 20, RLIM_INFINITY))
+    );
     // Limits are inherited by fork.
     let c = w.fork(u);
-    assert_eq!(w.t.prlimit(c, 0, 7, None), Ok(Rlimit::both(100)));
+    assert_eq!(w.t.prlimit(c, 0, 7, None, process::rlimit::NR_OPEN), Ok(Rlimit::both(100)));
     for x in [c, u, v] {
         w.exit(x, 0);
     }

@@ -77,6 +77,15 @@ pub trait File: Send + Sync {
         POLLIN | POLLRDNORM | POLLOUT | POLLWRNORM
     }
 
+    /// poll(2) readiness as [`File::poll`] gives it, without the side
+    /// effects of a poll (a file that reports a change once, as Linux's
+    /// /proc/PID/mountinfo's `POLLPRI`, reports it again to the next
+    /// poll): what a sleeper's wake-up check looks with. The same as
+    /// `poll` by default.
+    fn poll_peek(&self) -> u32 {
+        self.poll()
+    }
+
     /// A counter that moves each time the file's readiness may have
     /// changed (data arrived, space was freed, a peer hung up): the
     /// "wake-up" edge-triggered epoll reports again on. Files that never
@@ -513,6 +522,28 @@ impl File for RamFile {
         self.inode.set_size(len)?;
         self.inode.fsnotify_file(MODIFY);
         Ok(())
+    }
+
+    fn poll(&self) -> u32 {
+        match self.node.as_ref().and_then(|n| n.poll(true)) {
+            Some(mask) => mask,
+            None => POLLIN | POLLRDNORM | POLLOUT | POLLWRNORM,
+        }
+    }
+
+    fn poll_peek(&self) -> u32 {
+        match self.node.as_ref().and_then(|n| n.poll(false)) {
+            Some(mask) => mask,
+            None => POLLIN | POLLRDNORM | POLLOUT | POLLWRNORM,
+        }
+    }
+
+    fn event_count(&self) -> u64 {
+        self.node.as_ref().map_or(0, |n| n.event_count())
+    }
+
+    fn wait_queue(&self) -> Option<Arc<dyn WaitQueue>> {
+        self.node.as_ref().and_then(|n| n.wait_queue())
     }
 
     fn status_flags(&self) -> u32 {

@@ -196,6 +196,30 @@ pub trait SynthNode: Send + Sync {
         false
     }
 
+    /// poll(2) readiness of an open file served by this node (the node
+    /// [`SynthNode::open_file`] gave it): `Some` with the mask for a file
+    /// whose readiness changes (Linux's `mounts_poll`: `POLLERR|POLLPRI`
+    /// once per change of the mount table since the open or the last
+    /// poll); `None` (the default): always ready as a regular file.
+    /// `consume` false: a look without side effects
+    /// ([`crate::File::poll_peek`]), the next poll reports the same.
+    fn poll(&self, _consume: bool) -> Option<u32> {
+        None
+    }
+
+    /// With [`SynthNode::poll`]: a counter that moves with each change
+    /// ([`crate::File::event_count`], what edge-triggered epoll reports
+    /// again on). 0 by default.
+    fn event_count(&self) -> u64 {
+        0
+    }
+
+    /// With [`SynthNode::poll`]: the queue woken at each change
+    /// ([`crate::File::wait_queue`]). `None` by default.
+    fn wait_queue(&self) -> Option<Arc<dyn crate::WaitQueue>> {
+        None
+    }
+
     /// Called by open(2) after the permission bits and
     /// [`SynthNode::may_open`]: `Some` with the kernel's own open file
     /// for this node (Linux's mqueue files open as queue descriptors),

@@ -1159,6 +1159,7 @@ impl SynthNode for SRoot {
             )),
             b"d" => Some(Inode::new_synth(dir, name, FileType::Directory, 0o555, 11, Arc::new(SDir))),
             b"mem" => Some(Inode::new_synth(dir, name, FileType::Regular, 0o600, 14, Arc::new(SMem))),
+            b"polled" => Some(Inode::new_synth(dir, name, FileType::Regular, 0o444, 16, Arc::new(SPolled))),
             b"per_open" => {
                 Some(Inode::new_synth(dir, name, FileType::Regular, 0o666, 15, Arc::new(SPerOpen)))
             }
@@ -1277,6 +1278,48 @@ fn synthetic_node_per_open_file() {
     assert_eq!(a.write(b"x"), Ok(1));
     // the node's error refuses the open
     assert_eq!(ctx.open(&root, b"/proc/per_open", O_WRONLY | O_TRUNC, 0).err(), Some(Errno::EPERM));
+}
+
+/// A file whose opens poll as /proc/PID/mountinfo: a change (here: the
+/// open itself) is told once as `POLLPRI` by a poll that consumes it,
+/// any number of times by a peek.
+struct SPolled;
+struct SPolledOpen(core::sync::atomic::AtomicBool);
+
+impl SynthNode for SPolled {
+    fn open_file(&self, _flags: u32) -> Result<Option<Arc<dyn SynthNode>>, Errno> {
+        Ok(Some(Arc::new(SPolledOpen(core::sync::atomic::AtomicBool::new(true)))))
+    }
+}
+
+impl SynthNode for SPolledOpen {
+    fn poll(&self, consume: bool) -> Option<u32> {
+        use core::sync::atomic::Ordering::SeqCst;
+        let changed = if consume { self.0.swap(false, SeqCst) } else { self.0.load(SeqCst) };
+        Some(if changed { POLLIN | POLLPRI } else { POLLIN })
+    }
+    fn event_count(&self) -> u64 {
+        7
+    }
+}
+
+#[test]
+fn synthetic_node_polls_and_peeks() {
+    let (root, cred) = synth_setup();
+    let ctx = Ctx::new(root.clone(), &cred);
+    let f = file(ctx.open(&root, b"/proc/polled", O_RDONLY, 0));
+    assert_eq!(f.poll_peek(), POLLIN | POLLPRI);
+    assert_eq!(f.poll_peek(), POLLIN | POLLPRI);
+    assert_eq!(f.poll(), POLLIN | POLLPRI);
+    assert_eq!(f.poll(), POLLIN);
+    assert_eq!(f.poll_peek(), POLLIN);
+    assert_eq!(f.event_count(), 7);
+    assert!(f.wait_queue().is_none());
+    // a node without its own poll: a regular file's readiness
+    let n = file(ctx.open(&root, b"/proc/n", O_RDONLY, 0));
+    assert_eq!(n.poll(), POLLIN | POLLRDNORM | POLLOUT | POLLWRNORM);
+    assert_eq!(n.poll_peek(), n.poll());
+    assert_eq!(n.event_count(), 0);
 }
 
 /// A file anyone may read by its mode whose open is refused (procfs maps).

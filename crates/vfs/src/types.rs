@@ -145,6 +145,8 @@ pub const R_OK: u32 = 4;
 
 /// poll(2): data to read.
 pub const POLLIN: u32 = 0x001;
+/// poll(2): urgent (priority) data or an exceptional condition.
+pub const POLLPRI: u32 = 0x002;
 /// poll(2): writing will not block.
 pub const POLLOUT: u32 = 0x004;
 /// poll(2): error.

@@ -43,6 +43,10 @@ impl NetEnv for KEnv {
     fn file_refs(f: &Arc<dyn vfs::File>) -> usize {
         Arc::strong_count(f)
     }
+
+    fn realtime_ns() -> u64 {
+        crate::time::realtime_ns()
+    }
 }
 
 impl UnixEnv for KEnv {

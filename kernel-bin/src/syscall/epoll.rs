@@ -68,6 +68,10 @@ impl Watched for Held {
         let f = self.0.upgrade()?;
         Some((f.event_count(), f.poll()))
     }
+    fn peek(&self) -> Option<(u64, u32)> {
+        let f = self.0.upgrade()?;
+        Some((f.event_count(), f.poll_peek()))
+    }
     fn alive(&self) -> bool {
         self.0.strong_count() > 0
     }

@@ -1065,3 +1065,115 @@ pub fn vmsplice(
         Ok(done as isize)
     }
 }
+
+/// Linux's `MAX_HANDLE_SZ`.
+const MAX_HANDLE_SZ: u32 = 128;
+/// `FILEID_KERNFS`: a cgroup2 (kernfs) node's 64-bit id.
+const FILEID_KERNFS: i32 = 0xfe;
+/// `FILEID_INVALID`: what a too small buffer gets as its type.
+const FILEID_INVALID: i32 = 0xff;
+
+/// The file handle of `inode` (`exportfs_encode_fh`): its type and bytes,
+/// or `EOPNOTSUPP` for a filesystem without export operations. Only
+/// cgroup2 has them here (kernfs's handle: the node's id, which is its
+/// inode number, as systemd reads a cgroup's id); Linux's tmpfs and ext4
+/// also encode handles, which this kernel does not (one log line).
+fn encode_handle(inode: &Arc<Inode>) -> Result<(i32, Vec<u8>)> {
+    if crate::fs::fs_magic(inode) == CGROUP2_SUPER_MAGIC {
+        return Ok((FILEID_KERNFS, inode.stat().ino.to_le_bytes().to_vec()));
+    }
+    static LOGGED: core::sync::atomic::AtomicBool = core::sync::atomic::AtomicBool::new(false);
+    if !LOGGED.swap(true, core::sync::atomic::Ordering::Relaxed) {
+        log::info!("name_to_handle_at: file handles only for cgroup2 here: EOPNOTSUPP");
+    }
+    Err(Errno::EOPNOTSUPP)
+}
+
+const CGROUP2_SUPER_MAGIC: u64 = 0x6367_7270;
+
+/// name_to_handle_at(2): `struct file_handle { u32 handle_bytes; i32
+/// handle_type; u8 f_handle[]; }` and the mount id, as Linux 6.1's
+/// `do_sys_name_to_handle`: flags other than `AT_SYMLINK_FOLLOW` and
+/// `AT_EMPTY_PATH` `EINVAL`, the look-up's errors, `EOPNOTSUPP` for a
+/// filesystem without handles (before the handle is read), `EINVAL` for
+/// more than `MAX_HANDLE_SZ` bytes; a buffer too small for the handle gets
+/// the size needed, type `FILEID_INVALID`, the mount id, and `EOVERFLOW`.
+pub fn name_to_handle_at(
+    t: &mut UThread,
+    dirfd: DirFd,
+    pathname: UserCStr,
+    handle: u64,
+    mnt_id: UserPtr<i32>,
+    flags: u32,
+) -> SysResult {
+    if flags & !(vfs::AT_SYMLINK_FOLLOW | vfs::AT_EMPTY_PATH) != 0 {
+        return Err(Errno::EINVAL);
+    }
+    let p = t.read_str(pathname, 4096)?;
+    let inode = if p.is_empty() {
+        if flags & vfs::AT_EMPTY_PATH == 0 {
+            return Err(Errno::ENOENT);
+        }
+        match dirfd {
+            DirFd::Cwd => with_ctx(t, dirfd, |ctx, dir| ctx.lookup(dir, b".", true))?,
+            DirFd::Fd(fd) => t.fd(fd)?.inode().cloned().ok_or(Errno::EOPNOTSUPP)?,
+        }
+    } else {
+        let at = if flags & vfs::AT_SYMLINK_FOLLOW != 0 { 0 } else { AT_SYMLINK_NOFOLLOW };
+        let dirfd = super::fs::at(dirfd, &p);
+        with_ctx(t, dirfd, |ctx, dir| ctx.lookup_at(dir, &p, at))?
+    };
+    let (ty, bytes) = encode_handle(&inode)?;
+    let mut head = [0u8; 8];
+    t.read_into(handle, &mut head)?;
+    let room = u32::from_le_bytes([head[0], head[1], head[2], head[3]]);
+    if room > MAX_HANDLE_SZ {
+        return Err(Errno::EINVAL);
+    }
+    let id = crate::fs::mount_of(&inode).0 as i32;
+    let need = bytes.len() as u32;
+    let fits = need <= room & !3;
+    let mut out = Vec::new();
+    out.try_reserve_exact(8 + bytes.len()).map_err(|_| Errno::ENOMEM)?;
+    out.extend_from_slice(&need.to_le_bytes());
+    out.extend_from_slice(&(if fits { ty } else { FILEID_INVALID }).to_le_bytes());
+    if fits {
+        out.extend_from_slice(&bytes);
+    }
+    t.write(mnt_id, id)?;
+    t.write_slice(handle, &out)?;
+    if fits { Ok(0) } else { Err(Errno::EOVERFLOW) }
+}
+
+/// open_by_handle_at(2), as Linux 6.1's `do_handle_open`: `EPERM` without
+/// CAP_DAC_READ_SEARCH, `EINVAL` for a
+/// handle of 0 or more than `MAX_HANDLE_SZ` bytes, then `EBADF` for a bad
+/// `mount_fd`; no handle this kernel
+/// gives is opened again yet, so a well-formed one is `ESTALE` (what
+/// Linux says of a handle whose file is gone, or of a filesystem without
+/// handles).
+pub fn open_by_handle_at(t: &mut UThread, mount_fd: i32, handle: u64, _flags: u32) -> SysResult {
+    if !cred(t).has_cap(vfs::CAP_DAC_READ_SEARCH) {
+        return Err(Errno::EPERM);
+    }
+    let mut head = [0u8; 8];
+    t.read_into(handle, &mut head)?;
+    let bytes = u32::from_le_bytes([head[0], head[1], head[2], head[3]]);
+    if bytes == 0 || bytes > MAX_HANDLE_SZ {
+        return Err(Errno::EINVAL);
+    }
+    let mut rest = [0u8; MAX_HANDLE_SZ as usize];
+    t.read_into(handle + 8, &mut rest[..bytes as usize])?;
+    // get_vfsmount_from_fd(): after the handle is read
+    if mount_fd != -100 {
+        if mount_fd < 0 {
+            return Err(Errno::EBADF);
+        }
+        t.fd(Fd(mount_fd as u32))?;
+    }
+    static LOGGED: core::sync::atomic::AtomicBool = core::sync::atomic::AtomicBool::new(false);
+    if !LOGGED.swap(true, core::sync::atomic::Ordering::Relaxed) {
+        log::info!("open_by_handle_at: handles are not opened here: ESTALE");
+    }
+    Err(Errno::ESTALE)
+}

@@ -90,6 +90,10 @@ pub fn dispatch(t: &mut UThread, n: u64) -> (Flow, Option<SysResult>) {
         nr::LSTAT => fs::fstatat(t, fs::AT_FDCWD, a.cstr(0), a.ptr(1), fs::AT_SYMLINK_NOFOLLOW),
         nr::NEWFSTATAT => fs::fstatat(t, a.dirfd(0), a.cstr(1), a.ptr(2), a.uint(3)),
         nr::STATX => fs_extra::statx(t, a.dirfd(0), a.cstr(1), a.uint(2), a.uint(3), a.ptr(4)),
+        nr::NAME_TO_HANDLE_AT => {
+            fs_extra::name_to_handle_at(t, a.dirfd(0), a.cstr(1), a.raw(2), a.ptr(3), a.uint(4))
+        }
+        nr::OPEN_BY_HANDLE_AT => fs_extra::open_by_handle_at(t, a.int(0), a.raw(1), a.uint(2)),
         nr::GETDENTS64 => fs::getdents64(t, a.fd(0), UserSlice::new(a.raw(1), a.uint(2) as usize)),
         nr::GETDENTS => fs::getdents(t, a.fd(0), UserSlice::new(a.raw(1), a.uint(2) as usize)),
         nr::IOCTL => fs::ioctl(t, a.fd(0), a.uint(1), a.raw(2)),

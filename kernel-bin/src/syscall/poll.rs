@@ -30,12 +30,14 @@ const POLLIN_SET: u32 = vfs::POLLIN | vfs::POLLRDNORM | POLLRDBAND | POLLHUP | P
 const POLLOUT_SET: u32 = vfs::POLLOUT | vfs::POLLWRNORM | POLLWRBAND | POLLERR;
 const POLLEX_SET: u32 = POLLPRI;
 
-fn ready(t: &UThread, fd: i32, events: u32) -> u32 {
+/// What poll(2) reports for `fd`; `peek`: the sleep's check, without the
+/// side effects of a poll ([`vfs::File::poll_peek`]).
+fn ready(t: &UThread, fd: i32, events: u32, peek: bool) -> u32 {
     if fd < 0 {
         return 0;
     }
     match t.fd(Fd(fd as u32)) {
-        Ok(f) => f.poll() & (events | POLLERR | POLLHUP),
+        Ok(f) => (if peek { f.poll_peek() } else { f.poll() }) & (events | POLLERR | POLLHUP),
         Err(_) => POLLNVAL,
     }
 }
@@ -100,10 +102,10 @@ fn do_poll(t: &mut UThread, fds: UserPtr<Pollfd>, nfds: u32, deadline: Option<u6
             (p.fd, u32::from(p.events as u16))
         })
         .collect();
-    let probe = || entries.iter().any(|&(fd, ev)| ready(t, fd, ev) != 0);
+    let probe = || entries.iter().any(|&(fd, ev)| ready(t, fd, ev, true) != 0);
     let queues = || queues_of(t, entries.iter().map(|&(fd, _)| fd));
     let found = wait(t, deadline, queues, probe, || {
-        let revents: Vec<u32> = entries.iter().map(|&(fd, ev)| ready(t, fd, ev)).collect();
+        let revents: Vec<u32> = entries.iter().map(|&(fd, ev)| ready(t, fd, ev, false)).collect();
         revents.iter().any(|&r| r != 0).then_some(revents)
     })?;
     let revents = found.unwrap_or_else(|| alloc::vec![0; entries.len()]);
@@ -174,7 +176,7 @@ fn do_select(t: &mut UThread, n: i32, [r, w, e]: [FdSet; 3], deadline: Option<u6
             return Err(Errno::EBADF);
         }
     }
-    let scan = || {
+    let scan = |peek: bool| {
         let mut out = (alloc::vec![0u8; rs.len()], alloc::vec![0u8; ws.len()], alloc::vec![0u8; es.len()]);
         let mut count = 0;
         for i in 0..n {
@@ -184,7 +186,7 @@ fn do_select(t: &mut UThread, n: i32, [r, w, e]: [FdSet; 3], deadline: Option<u6
             }
             // the file's whole mask; an fd closed meanwhile is not ready
             let Ok(f) = t.fd(Fd(i as u32)) else { continue };
-            let mask = f.poll();
+            let mask = if peek { f.poll_peek() } else { f.poll() };
             for (want, set, out) in
                 [(r, POLLIN_SET, &mut out.0), (w, POLLOUT_SET, &mut out.1), (e, POLLEX_SET, &mut out.2)]
             {
@@ -198,7 +200,7 @@ fn do_select(t: &mut UThread, n: i32, [r, w, e]: [FdSet; 3], deadline: Option<u6
     };
     let queues =
         || queues_of(t, (0..n).filter(|&i| bit(&rs, i) || bit(&ws, i) || bit(&es, i)).map(|i| i as i32));
-    let found = wait(t, deadline, queues, || scan().is_some(), scan)?;
+    let found = wait(t, deadline, queues, || scan(true).is_some(), || scan(false))?;
     let ((ro, wo, eo), count) = found.unwrap_or_else(|| {
         ((alloc::vec![0; rs.len()], alloc::vec![0; ws.len()], alloc::vec![0; es.len()]), 0)
     });

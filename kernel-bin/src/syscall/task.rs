@@ -816,7 +816,7 @@ pub fn prlimit(
         }
         None => None,
     };
-    let prev = table().prlimit(t.tid, pid, resource, new)?;
+    let prev = table().prlimit(t.tid, pid, resource, new, crate::sysctl::nr_open())?;
     use process::rlimit::Resource;
     if let Some(lim) = new
         && resource == Resource::Cpu as u32

@@ -22,4 +22,10 @@ systemctl list-units --failed --plain --no-pager 2>&1 | head -20
 for u in $(systemctl list-units --failed --no-legend --plain | awk '{print $1}'); do
     systemctl status --no-pager -n 8 "$u" 2>&1 | tail -10
 done
+# journald's own log goes to /dev/kmsg; by hand it says why it stops
+if systemctl is-failed -q systemd-journald.service; then
+    echo "(systemd-journald by hand, its debug log on the console)"
+    SYSTEMD_LOG_TARGET=console SYSTEMD_LOG_LEVEL=debug timeout 20 /lib/systemd/systemd-journald 2>&1 | head -80
+    echo "(systemd-journald by hand: exit ${PIPESTATUS[0]})"
+fi
 systemctl poweroff
