@@ -1246,6 +1246,18 @@ fn prep_check(t: &UThread, ring: &Ring, sqe: &Sqe, chain_empty: bool) -> Result<
                 return Err(Errno::EFAULT);
             }
         }
+        op::SYNC_FILE_RANGE => {
+            // io_sfr_prep
+            if sqe.addr != 0 || sqe.buf_index != 0 || sqe.file_index != 0 {
+                return Err(Errno::EINVAL);
+            }
+        }
+        op::FALLOCATE => {
+            // io_fallocate_prep (the length is in addr, the mode in len)
+            if sqe.buf_index != 0 || sqe.op_flags != 0 || sqe.file_index != 0 {
+                return Err(Errno::EINVAL);
+            }
+        }
         op::FADVISE => {
             // io_fadvise_prep
             if sqe.buf_index != 0 || sqe.addr != 0 || sqe.file_index != 0 {
@@ -1648,6 +1660,23 @@ fn issue_inner(t: &mut UThread, ring: &Ring, sqe: &Sqe) -> Result<Issue> {
                     })
                 }
             };
+            Ok(Issue::Done(res_of(r)))
+        }
+        op::SYNC_FILE_RANGE | op::FALLOCATE => {
+            if sqe.flags & sqe_flags::FIXED_FILE != 0 {
+                return Err(Errno::EBADF);
+            }
+            let fd = Fd(sqe.fd as u32);
+            // both may write back or allocate: off the submission lock
+            let r = ring.unlocked(|| {
+                if sqe.opcode == op::SYNC_FILE_RANGE {
+                    // sync_file_range(req->file, off, len, flags)
+                    super::fs_extra::sync_file_range(t, fd, sqe.off as i64, i64::from(sqe.len), sqe.op_flags)
+                } else {
+                    // vfs_fallocate(req->file, mode, off, len)
+                    super::fs_extra::fallocate(t, fd, sqe.len as i32, sqe.off as i64, sqe.addr as i64)
+                }
+            });
             Ok(Issue::Done(res_of(r)))
         }
         op::FADVISE => {
