@@ -170,8 +170,9 @@ impl Stack {
     /// whether it is new (false: an existing one was replaced). `ENODEV`
     /// for no such interface, `EINVAL` for a prefix past the family's
     /// length, `EEXIST` for an address with that prefix already there
-    /// unless `how.replace` without `how.excl`, `ENOSPC` past
-    /// [`MAX_ADDRS`].
+    /// (for IPv6, that address with any prefix: `ipv6_get_ifaddr`, and a
+    /// replacement keeps its prefix, as 6.1's `inet6_addr_modify`) unless
+    /// `how.replace` without `how.excl`, `ENOSPC` past [`MAX_ADDRS`].
     pub fn add_address(&mut self, index: u32, addr: IpAddr, prefix: u8, how: Upsert) -> Result<bool> {
         if prefix > max_len(&addr) {
             return Err(Errno::EINVAL);
@@ -179,7 +180,11 @@ impl Stack {
         let ix = self.iface_ix(index)?;
         let c = cidr(addr, prefix);
         let f = &mut self.ifaces[ix];
-        if f.iface.ip_addrs().contains(&c) {
+        let same = |x: &IpCidr| match (x, &c) {
+            (IpCidr::Ipv6(x), IpCidr::Ipv6(c)) => x.address() == c.address(),
+            _ => *x == c,
+        };
+        if f.iface.ip_addrs().iter().any(same) {
             if how.excl || !how.replace {
                 return Err(Errno::EEXIST);
             }
