@@ -381,7 +381,7 @@ KT_CASE(limit_fd_bound_to_opener_namespace) {
      * (the file's f_cred holds it: no sysctl retirement, the fd still
      * reads and writes that namespace's slot; review40 #14 thought
      * otherwise) */
-    KT_EQ(write(fd, "4\n", 2), 2);
+    KT_EQ(pwrite(fd, "4\n", 2, 0), 2);
     memset(buf, 0, sizeof buf);
     KT_EQ(pread(fd, buf, sizeof buf - 1, 0), 2);
     KT_EQ(atol(buf), 4);
