@@ -682,6 +682,9 @@ KT_CASE(a_child_made_into_a_frozen_group_runs_after_the_thaw) {
     volatile long *shared =
         (volatile long *)mmap(NULL, 4096, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
     KT_TRUE(shared != MAP_FAILED, "mmap");
+    /* (present before the clone: the child's store takes no fault, whose
+     * way back to user mode would look at the freezer anyway) */
+    *shared = 0;
     int dfd = open(CG "/fc", O_RDONLY | O_DIRECTORY);
     KT_TRUE(dfd >= 0, "open: %s", strerror(errno));
     pid_t c = clone_into(dfd, 0);
