@@ -17,7 +17,7 @@
 
 use alloc::sync::Arc;
 use alloc::vec::Vec;
-use core::sync::atomic::{AtomicBool, Ordering};
+use core::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 
 use cgroup::{Effect, FileKind, GroupId, Hierarchy, ROOT};
 use linux_abi::{Errno, Result};
@@ -225,30 +225,42 @@ pub fn finish(c: Charge) {
     }
 }
 
-/// A thread counted for process `pid` exited (its record is gone).
-pub fn exited(pid: Pid) {
-    // its last task: the process's CPU time stays in its group's cpu.stat
-    // (the zombie's record has every thread's time by now)
-    if with(|s| s.h.live_tasks(pid)) == 1
-        && let Some(u) = table().usage(pid)
-    {
-        with(|s| s.h.process_ended(pid, u.utime_us, u.stime_us));
-    }
-    with(|s| s.h.task_exited(pid));
+/// Process `pid`'s CPU time (user, system; µs) as its record has it
+/// (the ended threads' and the live ones'), (0, 0) once reaped.
+fn used(pid: Pid) -> (u64, u64) {
+    table().usage(pid).map_or((0, 0), |u| (u.utime_us, u.stime_us))
 }
 
-/// `cpu.stat` of group `g`: the live processes' time there and below
-/// (looked up in the table without the lock), then the hierarchy's.
-fn cpu_stat(g: GroupId) -> Result<Vec<u8>> {
-    let procs = with(|s| s.h.procs_below(g))?;
-    let mut live = (0u64, 0u64);
-    for pid in procs {
-        if let Some(u) = table().usage(pid) {
-            live.0 = live.0.saturating_add(u.utime_us);
-            live.1 = live.1.saturating_add(u.stime_us);
+/// A thread counted for process `pid` exited (its record is gone).
+pub fn exited(pid: Pid) {
+    // its last task (decided in the same step as the count, so that of
+    // two ending together one is): the process's CPU time stays in its
+    // group's cpu.stat. The time is read before (no CG → table nesting);
+    // the other tasks' had all reached the record before this last step,
+    // and what of it came after the read is added after.
+    let before = used(pid);
+    if let Some(g) = with(|s| s.h.task_exited_charging(pid, before)) {
+        let after = used(pid);
+        let extra = (after.0.saturating_sub(before.0), after.1.saturating_sub(before.1));
+        if extra != (0, 0) {
+            with(|s| s.h.charge_gone(g, extra));
         }
     }
-    with(|s| s.h.cpu_stat(g, live))
+}
+
+/// `cpu.stat` of group `g`: the processes there and below and the time
+/// gone from there in one step, then the processes' time since they came
+/// looked up in the table without the lock.
+fn cpu_stat(g: GroupId) -> Result<Vec<u8>> {
+    let (procs, mut total) = with(|s| s.h.cpu_snapshot(g))?;
+    for (pid, base) in procs {
+        // (a process reaped since counts in its group's time gone)
+        if let Some(u) = table().usage(pid) {
+            total.0 = total.0.saturating_add(u.utime_us.saturating_sub(base.0));
+            total.1 = total.1.saturating_add(u.stime_us.saturating_sub(base.1));
+        }
+    }
+    with(|s| s.h.cpu_stat_text(g, total))
 }
 
 /// unshare(CLONE_NEWCGROUP) by process `pid` made its namespace: rooted at
@@ -264,11 +276,49 @@ pub fn unshared(pid: Pid) {
 /// write to a `cgroup.freeze`): until then [`freezing`] is one load.
 static FREEZE_ON: AtomicBool = AtomicBool::new(false);
 
+/// Moves (under CG) whenever what freezes may have changed for some
+/// process while [`FREEZE_ON`]: a thread's cached answer
+/// ([`freezing_cached`]) holds for one generation.
+static FREEZE_GEN: AtomicU64 = AtomicU64::new(1);
+
 /// Whether process `pid`'s group freezes: its threads leave their calls
 /// (to restart them later, as for a group stop) and sleep in
-/// `uthread::frozen_sleep` on their way back to user mode.
+/// `uthread::frozen_sleep` on their way back to user mode. Takes CG while
+/// any group freezes: the hot paths use [`freezing_cached`].
 pub fn freezing(pid: Pid) -> bool {
     FREEZE_ON.load(Ordering::Acquire) && with(|s| s.h.freezing(pid))
+}
+
+/// [`freezing`] from a thread's cache word (`ThreadExt::freeze_cache`),
+/// if the word is of the current generation (or nothing freezes).
+pub fn freezing_from_cache(word: u64) -> Option<bool> {
+    if !FREEZE_ON.load(Ordering::Acquire) {
+        return Some(false);
+    }
+    (word >> 1 == FREEZE_GEN.load(Ordering::Acquire)).then_some(word & 1 != 0)
+}
+
+/// [`freezing`] of process `pid` for its thread `tid`: one look at the
+/// thread's cache (no global lock) while the generation holds; CG once per
+/// thread and generation otherwise (Linux's per-task JOBCTL_TRAP_FREEZE).
+pub fn freezing_cached(pid: Pid, tid: Pid) -> bool {
+    if !FREEZE_ON.load(Ordering::Acquire) {
+        return false;
+    }
+    let word = table().with_thread(tid, |th| th.ext().freeze_cache.load(Ordering::Acquire)).unwrap_or(0);
+    freezing_from_cache(word).unwrap_or_else(|| freezing_refresh(pid, tid))
+}
+
+/// Looks under CG and caches the answer with its generation in thread
+/// `tid`'s word (a newer generation's answer is never replaced by an
+/// older one).
+pub fn freezing_refresh(pid: Pid, tid: Pid) -> bool {
+    let (on, word) = with(|s| {
+        let on = s.h.freezing(pid);
+        (on, (FREEZE_GEN.load(Ordering::Acquire) << 1) | u64::from(on))
+    });
+    table().with_thread(tid, |th| th.ext().freeze_cache.fetch_max(word, Ordering::AcqRel));
+    on
 }
 
 /// A thread of process `pid` entered (`true`) or left the freezer's sleep.
@@ -281,7 +331,17 @@ pub fn frozen(pid: Pid, entered: bool) {
 fn kick(procs: &[Pid]) {
     table().epoch().bump();
     for &pid in procs {
-        let threads = table().with_process(pid, |p| p.threads().to_vec()).unwrap_or_default();
+        // (a copy made fallibly: a thread not woken for want of memory
+        // still sees the moved epoch at its next look)
+        let threads = table()
+            .with_process(pid, |p| {
+                let mut v = Vec::new();
+                if v.try_reserve_exact(p.threads().len()).is_ok() {
+                    v.extend_from_slice(p.threads());
+                }
+                v
+            })
+            .unwrap_or_default();
         for t in threads {
             process::seams::Hooks::signal_wakeup(&Hooks, t);
         }
@@ -528,6 +588,7 @@ impl CgFile {
                     Effect::Freeze => {
                         let procs = with(|s| {
                             FREEZE_ON.store(s.h.any_freezing(), Ordering::Release);
+                            FREEZE_GEN.fetch_add(1, Ordering::AcqRel);
                             s.h.procs_below(self.g)
                         })?;
                         kick(&procs);
@@ -555,6 +616,9 @@ impl CgFile {
                 .with_process(caller, |p| crate::syscall::fs::vfs_cred(p.creds()))
                 .ok_or(Errno::ESRCH)?,
         };
+        // (read before: no CG → table nesting; what it used in the group it
+        // leaves stays there)
+        let used = used(pid);
         with(|s| {
             if !s.h.exists(self.g) {
                 return Err(Errno::ENODEV);
@@ -565,7 +629,15 @@ impl CgFile {
             if !cred.permits(false, uid, gid, FileKind::Procs.mode(), 2) {
                 return Err(Errno::EACCES);
             }
-            if threads { s.h.migrate_thread(pid, self.g) } else { s.h.migrate(pid, self.g) }
+            if threads {
+                return s.h.migrate_thread(pid, self.g);
+            }
+            s.h.migrate_charging(pid, self.g, used)?;
+            if FREEZE_ON.load(Ordering::Acquire) {
+                // into or out of a freezing group: its threads look again
+                FREEZE_GEN.fetch_add(1, Ordering::AcqRel);
+            }
+            Ok(())
         })?;
         // (cgroup_freezer_migrate_task: into or out of a freezing group)
         if FREEZE_ON.load(Ordering::Acquire) {

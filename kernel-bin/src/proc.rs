@@ -75,6 +75,10 @@ pub struct ThreadExt {
     /// entered (its clone, or its process's first clone: `crate::cgroup`);
     /// its exit gives the count back. A clone's is set by the clone.
     pub cgroup_pid: Option<Pid>,
+    /// Whether its cgroup freezes, cached with the generation the answer
+    /// holds for (`crate::cgroup::freezing_cached`): generation << 1 |
+    /// freezing. A clone's is none (looked up at its first look).
+    pub freeze_cache: core::sync::atomic::AtomicU64,
 }
 
 impl process::seams::RecordExt for ThreadExt {
@@ -94,6 +98,7 @@ impl process::seams::RecordExt for ThreadExt {
             audit: self.audit,
             rseq: if flags.contains(process::clone::CloneFlags::VM) { None } else { self.rseq },
             cgroup_pid: None,
+            freeze_cache: core::sync::atomic::AtomicU64::new(0),
         })
     }
 

@@ -524,6 +524,11 @@ fn start(tid: Pid) -> Option<(UThread, u64, bool)> {
         // its first instruction
         return Some((t, serial, true));
     }
+    // cgroup_post_fork's JOBCTL_TRAP_FREEZE: a child made into (or
+    // forked in) a freezing group freezes before its first instruction
+    if t.trace == 0 && crate::cgroup::freezing(pid) && deliver_signals(&mut t, None) == Flow::Exit {
+        return Some((t, serial, true));
+    }
     // a fork's child of a registered thread: its first way out writes the
     // CPU number (as every later one after a switch)
     if t.rseq.is_some() && crate::rseq::resume(&mut t) == Flow::Exit {
@@ -759,7 +764,7 @@ pub fn signal_pending(tid: Pid) -> bool {
     if crate::sched::current_notified() {
         return true;
     }
-    let (due, pid) = table()
+    let (due, pid, freeze_word) = table()
         .with_thread_and_process(tid, |th, p| {
             let due = th.signals().has_deliverable(p.pending())
                 // an untraced thread of a stopped group leaves its call to
@@ -771,12 +776,14 @@ pub fn signal_pending(tid: Pid) -> bool {
                 // a PTRACE_EVENT_STOP trap due ends a sleep too (the call
                 // restarts after the trap)
                 || th.trace().attached && (th.trace().trap || p.ptrace().is_some_and(|l| l.trap_pending()));
-            (due, th.tgid())
+            (due, th.tgid(), th.ext().freeze_cache.load(core::sync::atomic::Ordering::Acquire))
         })
         // the thread or its process is gone: it must die
-        .unwrap_or((true, 0));
-    // its cgroup freezes: the call ends (and restarts after the thaw)
-    due || crate::cgroup::freezing(pid)
+        .unwrap_or((true, 0, 0));
+    // its cgroup freezes: the call ends (and restarts after the thaw);
+    // the thread's cached answer while it holds (no global lock)
+    due || crate::cgroup::freezing_from_cache(freeze_word)
+        .unwrap_or_else(|| crate::cgroup::freezing_refresh(pid, tid))
 }
 
 fn restart_syscall(t: &mut UThread, nr: u64, how: SyscallRestart) {
@@ -810,7 +817,7 @@ fn deliver_signals(t: &mut UThread, mut restart: Option<(u64, Errno)>) -> Flow {
     if removed() {
         return Flow::Exit;
     }
-    if nothing_due(t) && !crate::cgroup::freezing(t.pid) {
+    if nothing_due(t) && !crate::cgroup::freezing_cached(t.pid, t.tid) {
         // the loop below would find nothing and set the quiet epoch
         if let Some((nr, e)) = restart.take() {
             restart_syscall(t, nr, signal::syscall_restart(e, None));
@@ -831,7 +838,7 @@ fn deliver_signals(t: &mut UThread, mut restart: Option<(u64, Errno)>) -> Flow {
         }
         // do_freezer_trap: a freezing cgroup's task sleeps (not a stop:
         // wait(2) sees nothing, SIGCONT does not end it)
-        if crate::cgroup::freezing(t.pid) && !must_die(t.tid) {
+        if crate::cgroup::freezing_cached(t.pid, t.tid) && !must_die(t.tid) {
             if frozen_sleep(t) == Flow::Exit {
                 return Flow::Exit;
             }

@@ -620,6 +620,96 @@ KT_CASE(cpu_stat_counts_a_groups_time) {
     umount_cg();
 }
 
+/* A process moved out of a group leaves the time it used there behind:
+ * the group's usage_usec never goes back (Linux's rstat counters). */
+KT_CASE(cpu_stat_keeps_a_moved_process_time) {
+    KT_SYS_OK(mount_cg());
+    KT_SYS_OK(mkdir(CG "/mv", 0755));
+    KT_SYS_OK(mkdir(CG "/mv/a", 0755));
+    KT_SYS_OK(mkdir(CG "/mv/b", 0755));
+    int p1[2], p2[2];
+    KT_SYS_OK(pipe(p1));
+    KT_SYS_OK(pipe(p2));
+    pid_t c = KT_FORK();
+    if (c == 0) {
+        char x;
+        if (write_text(CG "/mv/a/cgroup.procs", "0") != 0) _exit(2);
+        struct timespec ts;
+        do {
+            for (volatile int i = 0; i < 200000; i++) {
+            }
+            clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
+        } while (ts.tv_sec * 1000 + ts.tv_nsec / 1000000 < 200);
+        if (write(p1[1], "1", 1) != 1 || read(p2[0], &x, 1) != 1) _exit(3);
+        if (write_text(CG "/mv/b/cgroup.procs", "0") != 0) _exit(4);
+        if (write(p1[1], "2", 1) != 1 || read(p2[0], &x, 1) != 1) _exit(5);
+        _exit(0);
+    }
+    char x;
+    KT_EQ(read(p1[0], &x, 1), 1);
+    long long u1, u2, ub, us, sy;
+    KT_SYS_OK(cpu_stat(CG "/mv/a", &u1, &us, &sy));
+    KT_EQ(write(p2[1], "g", 1), 1);
+    KT_EQ(read(p1[0], &x, 1), 1);
+    KT_SYS_OK(cpu_stat(CG "/mv/a", &u2, &us, &sy));
+    KT_SYS_OK(cpu_stat(CG "/mv/b", &ub, &us, &sy));
+    KT_EQ(write(p2[1], "g", 1), 1);
+    KT_WAIT_STATUS(c, kt_exited(0));
+    KT_TRUE(u1 >= 150000, "a's usage_usec %lld", u1);
+    KT_TRUE(u2 >= u1, "a's usage_usec %lld after the move, %lld before", u2, u1);
+    KT_TRUE(ub < 100000, "b's usage_usec %lld", ub);
+    long long um;
+    KT_SYS_OK(cpu_stat(CG "/mv", &um, &us, &sy));
+    KT_TRUE(um >= u2, "mv's usage_usec %lld", um);
+    close(p1[0]);
+    close(p1[1]);
+    close(p2[0]);
+    close(p2[1]);
+    KT_SYS_OK(rmdir(CG "/mv/a"));
+    KT_SYS_OK(rmdir(CG "/mv/b"));
+    KT_SYS_OK(rmdir(CG "/mv"));
+    umount_cg();
+}
+
+/* A child made by clone3(CLONE_INTO_CGROUP) into a frozen group freezes
+ * before its first instruction (cgroup_post_fork's JOBCTL_TRAP_FREEZE),
+ * and runs after the thaw. */
+KT_CASE(a_child_made_into_a_frozen_group_runs_after_the_thaw) {
+    KT_SYS_OK(mount_cg());
+    KT_SYS_OK(mkdir(CG "/fc", 0755));
+    KT_SYS_OK(write_text(CG "/fc/cgroup.freeze", "1"));
+    KT_SYS_OK(wait_frozen(CG "/fc", 1));
+    volatile long *shared =
+        (volatile long *)mmap(NULL, 4096, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+    KT_TRUE(shared != MAP_FAILED, "mmap");
+    /* (present before the clone: the child's store takes no fault, whose
+     * way back to user mode would look at the freezer anyway) */
+    *shared = 0;
+    int dfd = open(CG "/fc", O_RDONLY | O_DIRECTORY);
+    KT_TRUE(dfd >= 0, "open: %s", strerror(errno));
+    pid_t c = clone_into(dfd, 0);
+    if (c == 0) {
+        *shared = 1;
+        for (;;) (*shared)++;
+    }
+    KT_TRUE(c > 0, "clone3: %s", strerror(errno));
+    int fr = wait_frozen(CG "/fc", 1);
+    usleep(100000);
+    long seen = *shared;
+    KT_SYS_OK(write_text(CG "/fc/cgroup.freeze", "0"));
+    for (int i = 0; i < 500 && *shared == 0; i++) usleep(10000);
+    long after = *shared;
+    KT_SYS_OK(kill(c, SIGKILL));
+    KT_WAIT_STATUS(c, kt_killed(SIGKILL));
+    KT_SYS_OK(fr);
+    KT_EQ(seen, 0);
+    KT_TRUE(after != 0, "the child runs after the thaw");
+    close(dfd);
+    munmap((void *)shared, 4096);
+    KT_SYS_OK(rmdir(CG "/fc"));
+    umount_cg();
+}
+
 /* The cpu controller's files: cpu.weight's and cpu.max's ranges and
  * texts, cpu.stat's bandwidth lines where it is on. */
 KT_CASE(cpu_controller_files) {

@@ -287,6 +287,14 @@ static int addresses_on_lo(void) {
     KT_CHILD_CHECK(23, addr_change(s, RTM_NEWADDR_, EXCL, AF_INET6, "2001:db8::1", 64, 1) == -EEXIST);
     KT_CHILD_CHECK(24, dump_has(s, RTM_GETADDR_, AF_INET6, "2001:db8::1", 64, 1, NULL) == 1);
     KT_CHILD_CHECK(25, addr_change(s, RTM_NEWADDR_, EXCL, AF_INET6, "2001:db8::2", 129, 1) == -EINVAL);
+    /* an IPv6 address is one whatever its prefix (ipv6_get_ifaddr): EEXIST
+     * with another prefix, and a replace keeps the one it has */
+    KT_CHILD_CHECK(29, addr_change(s, RTM_NEWADDR_, EXCL, AF_INET6, "2001:db8::1", 48, 1) == -EEXIST);
+    KT_CHILD_CHECK(30, addr_change(s, RTM_NEWADDR_, NLM_F_CREATE_, AF_INET6, "2001:db8::1", 48, 1) == -EEXIST);
+    KT_CHILD_CHECK(31, addr_change(s, RTM_NEWADDR_, NLM_F_CREATE_ | NLM_F_REPLACE_, AF_INET6, "2001:db8::1", 48, 1) ==
+                           0);
+    KT_CHILD_CHECK(32, dump_has(s, RTM_GETADDR_, AF_INET6, "2001:db8::1", 48, 1, NULL) == 0);
+    KT_CHILD_CHECK(33, dump_has(s, RTM_GETADDR_, AF_INET6, "2001:db8::1", 64, 1, NULL) == 1);
     KT_CHILD_CHECK(26, addr_change(s, RTM_DELADDR_, 0, AF_INET6, "2001:db8::1", 64, 1) == 0);
     KT_CHILD_CHECK(27, addr_change(s, RTM_DELADDR_, 0, AF_INET6, "2001:db8::1", 64, 1) == -EADDRNOTAVAIL);
     KT_CHILD_CHECK(28, dump_has(s, RTM_GETADDR_, AF_INET6, "2001:db8::1", 64, 1, NULL) == 0);
@@ -415,10 +423,13 @@ static int monitor(void) {
     KT_CHILD_CHECK(19, r->family == AF_INET && r->dst_len == 24 && r->table == 254 && r->type == 1);
     uint32_t *oif = attr(r + 1, h->len - sizeof *h - sizeof *r, RTA_OIF_, &n);
     KT_CHILD_CHECK(20, oif && *oif == 1);
+    /* announced as fib_table_insert does: a new key, EXCL|CREATE */
+    KT_CHILD_CHECK(28, h->flags == (NLM_F_EXCL_ | NLM_F_CREATE_));
     KT_CHILD_CHECK(21, route_change(s, RTM_DELROUTE_, 0, AF_INET, "192.168.5.0", 24, NULL, 0) == 0);
     seq = seq_no;
     h = next_of(rmon, RTM_DELROUTE_);
     KT_CHILD_CHECK(22, h != NULL && h->seq == seq);
+    KT_CHILD_CHECK(29, h->flags == 0);
     /* the address monitor saw none of the routes */
     KT_CHILD_CHECK(23, recv(mon, rbuf, sizeof rbuf, MSG_DONTWAIT) == -1 && errno == EAGAIN);
     KT_CHILD_CHECK(27, recv(unbound, rbuf, sizeof rbuf, MSG_DONTWAIT) == -1 && errno == EAGAIN);

@@ -377,6 +377,15 @@ KT_CASE(limit_fd_bound_to_opener_namespace) {
     KT_EQ(write(go[1], "g", 1), 1);
     int st = -1;
     waitpid(c, &st, 0);
+    /* its last process gone, the namespace lives on with the open file
+     * (the file's f_cred holds it: no sysctl retirement, the fd still
+     * reads and writes that namespace's slot; review40 #14 thought
+     * otherwise) */
+    KT_EQ(pwrite(fd, "4\n", 2, 0), 2);
+    memset(buf, 0, sizeof buf);
+    KT_EQ(pread(fd, buf, sizeof buf - 1, 0), 2);
+    KT_EQ(atol(buf), 4);
+    KT_EQ(read_num(UTS_MAX), old);
     close(fd);
     close(sv[0]);
     close(go[1]);

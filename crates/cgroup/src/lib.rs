@@ -244,8 +244,11 @@ struct Group<K> {
     frozen: bool,
     /// Its children that are frozen.
     nr_frozen_children: u32,
-    /// CPU time (user, system; µs) of the processes that ended here and
-    /// of its removed descendants.
+    /// CPU time (user, system; µs) no live process here or below holds:
+    /// that of the processes that ended here or below, and that of those
+    /// moved out of here or below before their move. Kept for the subtree
+    /// (each charge goes to the group and its ancestors, O(depth)), so
+    /// `cpu.stat` reads it in O(1) and it only grows.
     cpu_gone: (u64, u64),
     max_depth: i32,
     max_descendants: i32,
@@ -265,6 +268,15 @@ struct Member {
     tasks: u32,
     /// Its tasks in the freezer's sleep.
     frozen: u32,
+    /// Its CPU time (user, system; µs) when it came to its group: charged
+    /// to the group it left ([`Hierarchy::migrate_charging`]); only the
+    /// time since counts here.
+    base: (u64, u64),
+}
+
+/// `used` less `base`, each part (CPU time since a process came).
+fn since(used: (u64, u64), base: (u64, u64)) -> (u64, u64) {
+    (used.0.saturating_sub(base.0), used.1.saturating_sub(base.1))
 }
 
 /// A cgroup v2 hierarchy and the processes in it, keyed by `K`.
@@ -506,16 +518,13 @@ impl<K: Ord + Copy> Hierarchy<K> {
         }
         let name = x.name.clone();
         let was_frozen = x.frozen;
-        let gone = x.cpu_gone;
         self.groups.remove(&g);
         if let Some(p) = self.groups.get_mut(&parent) {
             p.children.remove(&name);
             if was_frozen {
                 p.nr_frozen_children = p.nr_frozen_children.saturating_sub(1);
             }
-            // (rstat: the parent's time keeps what was spent below)
-            p.cpu_gone.0 = p.cpu_gone.0.saturating_add(gone.0);
-            p.cpu_gone.1 = p.cpu_gone.1.saturating_add(gone.1);
+            // (rstat: the parent's cpu_gone has what was spent below)
         }
         self.update_frozen(parent);
         let mut at = Some(parent);
@@ -734,7 +743,8 @@ impl<K: Ord + Copy> Hierarchy<K> {
     /// [`Hierarchy::charge_fork`], is in `g`.
     pub fn forked_process(&mut self, child: K, g: GroupId) {
         let g = if self.exists(g) { g } else { ROOT };
-        if let Some(old) = self.members.insert(child, Member { group: g, tasks: 1, frozen: 0 }) {
+        if let Some(old) = self.members.insert(child, Member { group: g, tasks: 1, frozen: 0, base: (0, 0) })
+        {
             // (a key reused without its exit seen: the old one goes)
             if let Some(x) = self.groups.get_mut(&old.group) {
                 x.procs.remove(&child);
@@ -769,7 +779,7 @@ impl<K: Ord + Copy> Hierarchy<K> {
         if self.members.contains_key(&k) || tasks == 0 {
             return;
         }
-        self.members.insert(k, Member { group: ROOT, tasks, frozen: 0 });
+        self.members.insert(k, Member { group: ROOT, tasks, frozen: 0, base: (0, 0) });
         self.add_tasks(ROOT, u64::from(tasks));
         if let Some(x) = self.groups.get_mut(&ROOT) {
             x.procs.insert(k);
@@ -777,8 +787,41 @@ impl<K: Ord + Copy> Hierarchy<K> {
     }
 
     /// A task of process `k` ended: its charge and its count go; with its
-    /// last task the process leaves its group.
-    pub fn task_exited(&mut self, k: K) {
+    /// last task the process leaves its group (`true`).
+    pub fn task_exited(&mut self, k: K) -> bool {
+        let Some(m) = self.members.get(&k) else { return false };
+        let last = m.tasks <= 1;
+        self.task_exited_inner(k);
+        last
+    }
+
+    /// [`Hierarchy::task_exited`] of a task whose process had used `used`
+    /// (user, system; µs) of CPU time, read before: with its last task
+    /// that time stays in its group's `cpu.stat`, and the group is
+    /// returned, for [`Hierarchy::charge_gone`] of what the other tasks
+    /// that ended meanwhile added. One step, so that of two tasks ending
+    /// together exactly one is the last.
+    pub fn task_exited_charging(&mut self, k: K, used: (u64, u64)) -> Option<GroupId> {
+        let m = *self.members.get(&k)?;
+        if m.tasks <= 1 {
+            self.charge_gone(m.group, since(used, m.base));
+        }
+        self.task_exited(k).then_some(m.group)
+    }
+
+    /// Adds `time` (user, system; µs) to the time gone of `g` and its
+    /// ancestors (nothing for a removed group).
+    pub fn charge_gone(&mut self, g: GroupId, time: (u64, u64)) {
+        let mut at = Some(g);
+        while let Some(a) = at {
+            let Some(x) = self.groups.get_mut(&a) else { return };
+            x.cpu_gone.0 = x.cpu_gone.0.saturating_add(time.0);
+            x.cpu_gone.1 = x.cpu_gone.1.saturating_add(time.1);
+            at = x.parent;
+        }
+    }
+
+    fn task_exited_inner(&mut self, k: K) {
         let Some(m) = self.members.get_mut(&k) else { return };
         m.tasks = m.tasks.saturating_sub(1);
         let unfrozen = m.frozen.saturating_sub(m.tasks);
@@ -805,30 +848,38 @@ impl<K: Ord + Copy> Hierarchy<K> {
     /// a process's time counts where it is when read or when it ends, not
     /// where it was spent.)
     pub fn process_ended(&mut self, k: K, user_us: u64, sys_us: u64) {
-        let g = self.group_of(k);
-        if let Some(x) = self.groups.get_mut(&g) {
-            x.cpu_gone.0 = x.cpu_gone.0.saturating_add(user_us);
-            x.cpu_gone.1 = x.cpu_gone.1.saturating_add(sys_us);
-        }
+        let Some(m) = self.members.get(&k) else { return };
+        let (g, base) = (m.group, m.base);
+        self.charge_gone(g, since((user_us, sys_us), base));
     }
 
     /// `cpu.stat` of `g` (cgroup_base_stat_cputime_show's three lines):
     /// `live` is the (user, system) µs of the live processes in `g` and
-    /// below ([`Hierarchy::procs_below`]), to which the time of those that
-    /// ended there comes.
+    /// below since they came ([`Hierarchy::cpu_snapshot`]), to which the
+    /// time gone from there comes. O(1).
     pub fn cpu_stat(&self, g: GroupId, live: (u64, u64)) -> Result<Vec<u8>> {
+        let gone = self.g(g)?.cpu_gone;
+        self.cpu_stat_text(g, (live.0.saturating_add(gone.0), live.1.saturating_add(gone.1)))
+    }
+
+    /// What `cpu.stat` of `g` needs, in one look: the processes in `g` and
+    /// below with the CPU time (user, system; µs) each had when it came to
+    /// its group (count what they used since), and the time gone from the
+    /// subtree. (O(processes below), as `cgroup.procs`.)
+    #[allow(clippy::type_complexity)]
+    pub fn cpu_snapshot(&self, g: GroupId) -> Result<(Vec<(K, (u64, u64))>, (u64, u64))> {
+        let gone = self.g(g)?.cpu_gone;
+        let procs = self.procs_below(g)?;
+        let mut out = Vec::new();
+        out.try_reserve_exact(procs.len()).map_err(|_| Errno::ENOMEM)?;
+        out.extend(procs.into_iter().map(|k| (k, self.members.get(&k).map_or((0, 0), |m| m.base))));
+        Ok((out, gone))
+    }
+
+    /// `cpu.stat` of `g` with `total` (user, system; µs) as its time.
+    pub fn cpu_stat_text(&self, g: GroupId, total: (u64, u64)) -> Result<Vec<u8>> {
         self.g(g)?;
-        let (mut user, mut sys) = live;
-        let mut todo = Vec::new();
-        todo.try_reserve(1).map_err(|_| Errno::ENOMEM)?;
-        todo.push(g);
-        while let Some(a) = todo.pop() {
-            let x = self.g(a)?;
-            user = user.saturating_add(x.cpu_gone.0);
-            sys = sys.saturating_add(x.cpu_gone.1);
-            todo.try_reserve(x.children.len()).map_err(|_| Errno::ENOMEM)?;
-            todo.extend(x.children.values().copied());
-        }
+        let (user, sys) = total;
         let mut t = text(format_args!(
             "usage_usec {}\nuser_usec {}\nsystem_usec {}\n",
             user.saturating_add(sys),
@@ -893,30 +944,39 @@ impl<K: Ord + Copy> Hierarchy<K> {
     /// `cgroup.freeze` of `g` (cgroup_freeze): its `e_freeze` and that of
     /// every descendant follow; [`Effect::Freeze`] when that changed.
     fn set_freeze(&mut self, g: GroupId, on: bool) -> Result<Effect> {
-        let x = self.g_mut(g)?;
+        let x = self.g(g)?;
         if x.freeze == on {
             return Ok(Effect::None);
         }
-        x.freeze = on;
         let parent_e = x.parent.and_then(|p| self.groups.get(&p)).is_some_and(|p| p.e_freeze);
         if parent_e {
             // an ancestor freezes it anyway
+            self.g_mut(g)?.freeze = on;
             return Ok(Effect::None);
         }
-        // the subtree, parents before children; a group with its own
-        // freeze keeps e_freeze on a thaw from above
-        let mut todo = Vec::new();
-        todo.try_reserve(1).map_err(|_| Errno::ENOMEM)?;
-        todo.push((g, on));
+        // the subtree, parents before children, found (and every
+        // allocation made) before anything changes: ENOMEM leaves it as it
+        // was
         let mut order = Vec::new();
-        while let Some((a, e)) = todo.pop() {
-            let Some(x) = self.groups.get_mut(&a) else { continue };
-            let e = e || x.freeze;
-            x.e_freeze = e;
-            order.try_reserve(1).map_err(|_| Errno::ENOMEM)?;
-            order.push(a);
-            todo.try_reserve(x.children.len()).map_err(|_| Errno::ENOMEM)?;
-            todo.extend(x.children.values().map(|&c| (c, e)));
+        order.try_reserve(1).map_err(|_| Errno::ENOMEM)?;
+        order.push(g);
+        let mut i = 0;
+        while let Some(&a) = order.get(i) {
+            i += 1;
+            let Some(x) = self.groups.get(&a) else { continue };
+            order.try_reserve(x.children.len()).map_err(|_| Errno::ENOMEM)?;
+            order.extend(x.children.values().copied());
+        }
+        self.g_mut(g)?.freeze = on;
+        // a group with its own freeze keeps e_freeze on a thaw from above
+        for &a in &order {
+            let Some(x) = self.groups.get(&a) else { continue };
+            let from_parent =
+                a != g && x.parent.and_then(|p| self.groups.get(&p)).is_some_and(|p| p.e_freeze);
+            let e = x.freeze || from_parent;
+            if let Some(x) = self.groups.get_mut(&a) {
+                x.e_freeze = e;
+            }
         }
         // frozen from the leaves up
         for &a in order.iter().rev() {
@@ -977,7 +1037,12 @@ impl<K: Ord + Copy> Hierarchy<K> {
     /// does nothing.
     pub fn migrate(&mut self, k: K, to: GroupId) -> Result<()> {
         self.vet_destination(to)?;
-        let m = self.members.get(&k).copied().unwrap_or(Member { group: ROOT, tasks: 0, frozen: 0 });
+        let m = self.members.get(&k).copied().unwrap_or(Member {
+            group: ROOT,
+            tasks: 0,
+            frozen: 0,
+            base: (0, 0),
+        });
         if m.group == to || m.tasks == 0 {
             return Ok(());
         }
@@ -989,7 +1054,7 @@ impl<K: Ord + Copy> Hierarchy<K> {
         if let Some(x) = self.groups.get_mut(&to) {
             x.procs.insert(k);
         }
-        self.members.insert(k, Member { group: to, tasks: m.tasks, frozen: m.frozen });
+        self.members.insert(k, Member { group: to, tasks: m.tasks, frozen: m.frozen, base: m.base });
         if m.frozen != 0 {
             // (cgroup_freezer_migrate_task: a frozen task counts at its new group)
             if let Some(x) = self.groups.get_mut(&m.group) {
@@ -1001,6 +1066,24 @@ impl<K: Ord + Copy> Hierarchy<K> {
         }
         self.update_frozen(m.group);
         self.update_frozen(to);
+        Ok(())
+    }
+
+    /// [`Hierarchy::migrate`] of a process that had used `used` (user,
+    /// system; µs) of CPU time, read before: what it used in the group it
+    /// leaves stays there (the group's `cpu.stat` never goes back, as
+    /// Linux's rstat counters), only its time from now on counts where it
+    /// goes.
+    pub fn migrate_charging(&mut self, k: K, to: GroupId, used: (u64, u64)) -> Result<()> {
+        let Some(m) = self.members.get(&k).copied() else { return self.migrate(k, to) };
+        self.migrate(k, to)?;
+        if m.group != to {
+            self.charge_gone(m.group, since(used, m.base));
+            if let Some(n) = self.members.get_mut(&k) {
+                // (never back: a later read of a smaller `used` is none)
+                n.base = (n.base.0.max(used.0), n.base.1.max(used.1));
+            }
+        }
         Ok(())
     }
 

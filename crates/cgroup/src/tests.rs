@@ -326,6 +326,85 @@ fn cpu_stat_keeps_ended_time() {
 }
 
 #[test]
+fn cpu_time_of_a_process_is_charged_once_by_its_last_task() {
+    // review40 #3: two tasks ending together each saw two live tasks, so
+    // neither charged the process's time and usage_usec fell at the reap
+    let mut h = h();
+    let a = h.mkdir(ROOT, b"a", (0, 0), 0o755).unwrap();
+    let cs =
+        |h: &Hierarchy<u32>, g| alloc::string::String::from_utf8(h.cpu_stat(g, (0, 0)).unwrap()).unwrap();
+    h.adopt(2, 2);
+    h.migrate(2, a).unwrap();
+    // both read the time before their step; only the last charges it
+    assert_eq!(h.task_exited_charging(2, (100, 10)), None);
+    assert_eq!(h.task_exited_charging(2, (150, 20)), Some(a));
+    assert_eq!(cs(&h, a), "usage_usec 170\nuser_usec 150\nsystem_usec 20\n");
+    // what the other task added after the last one's read comes after
+    h.charge_gone(a, (5, 0));
+    assert_eq!(cs(&h, a), "usage_usec 175\nuser_usec 155\nsystem_usec 20\n");
+    assert!(cs(&h, ROOT).starts_with("usage_usec 175\n"));
+    assert_eq!(h.task_exited_charging(2, (1, 1)), None, "gone");
+    assert!(!h.task_exited(2));
+    h.adopt(3, 1);
+    assert!(h.task_exited(3));
+}
+
+#[test]
+fn a_moved_process_leaves_its_past_time_behind() {
+    // review40 #3: a move took the process's whole time along, so the
+    // group it left went back
+    let mut h = h();
+    let a = h.mkdir(ROOT, b"a", (0, 0), 0o755).unwrap();
+    let b = h.mkdir(ROOT, b"b", (0, 0), 0o755).unwrap();
+    let a1 = h.mkdir(a, b"1", (0, 0), 0o755).unwrap();
+    h.adopt(2, 1);
+    h.migrate_charging(2, a1, (7, 0)).unwrap();
+    assert_eq!(h.cpu_stat(ROOT, (0, 0)).unwrap()[..13], *b"usage_usec 7\n");
+    let (procs, gone) = h.cpu_snapshot(a).unwrap();
+    assert_eq!((procs, gone), (vec![(2, (7, 0))], (0, 0)));
+    // 40 µs of user time in a/1, then to b
+    h.migrate_charging(2, b, (47, 3)).unwrap();
+    assert_eq!(h.cpu_snapshot(a).unwrap(), (vec![], (40, 3)));
+    assert_eq!(h.cpu_snapshot(a1).unwrap(), (vec![], (40, 3)));
+    assert_eq!(h.cpu_snapshot(b).unwrap(), (vec![(2, (47, 3))], (0, 0)));
+    // its end in b charges b with its time since the move
+    h.process_ended(2, 50, 3);
+    h.task_exited(2);
+    assert_eq!(h.cpu_snapshot(b).unwrap(), (vec![], (3, 0)));
+    assert_eq!(h.cpu_snapshot(a).unwrap(), (vec![], (40, 3)));
+    // a removed group's time stays in its parent's (kept for the subtree)
+    h.rmdir(a1).unwrap();
+    assert_eq!(h.cpu_snapshot(a).unwrap(), (vec![], (40, 3)));
+    assert_eq!(h.cpu_snapshot(ROOT).unwrap().1, (50, 3));
+}
+
+#[test]
+fn freeze_of_a_deep_subtree_and_a_thaw_from_above() {
+    // review40 #17: set_freeze now finds the subtree before changing it
+    let mut h = h();
+    let a = h.mkdir(ROOT, b"a", (0, 0), 0o755).unwrap();
+    let b = h.mkdir(a, b"b", (0, 0), 0o755).unwrap();
+    let c = h.mkdir(b, b"c", (0, 0), 0o755).unwrap();
+    let d = h.mkdir(a, b"d", (0, 0), 0o755).unwrap();
+    h.adopt(2, 1);
+    h.migrate(2, c).unwrap();
+    h.adopt(3, 1);
+    h.migrate(3, d).unwrap();
+    h.write(b, FileKind::Freeze, b"1").unwrap();
+    assert_eq!(h.write(a, FileKind::Freeze, b"1"), Ok(Effect::Freeze));
+    assert!(h.freezing(2) && h.freezing(3));
+    assert_eq!(h.write(a, FileKind::Freeze, b"0"), Ok(Effect::Freeze));
+    assert!(h.freezing(2) && !h.freezing(3));
+    // under a freezing ancestor, a group's own write changes nothing yet
+    h.write(a, FileKind::Freeze, b"1").unwrap();
+    assert_eq!(h.write(b, FileKind::Freeze, b"0"), Ok(Effect::None));
+    assert!(h.freezing(2));
+    assert_eq!(h.write(a, FileKind::Freeze, b"0"), Ok(Effect::Freeze));
+    assert!(!h.freezing(2) && !h.freezing(3));
+    assert!(!h.any_freezing());
+}
+
+#[test]
 fn cpu_controller_files() {
     let mut h = h();
     let a = h.mkdir(ROOT, b"a", (0, 0), 0o755).unwrap();

@@ -211,11 +211,12 @@ impl Stack {
     /// whether it is new (false: an existing one was replaced). `ENODEV`
     /// for no such interface, `EINVAL` for a prefix past the family's
     /// length, `EEXIST` for an address with that prefix already there
-    /// unless `how.replace` without `how.excl`, `ENOBUFS` past
-    /// [`MAX_ADDRS`]. Past [`SMOLTCP_ADDRS`] an address is the stack's
-    /// own: reached through lo like every local address, but neither
-    /// answered for on its link nor picked as a source for a remote
-    /// destination.
+    /// (for IPv6, that address with any prefix: `ipv6_get_ifaddr`, and a
+    /// replacement keeps its prefix, as 6.1's `inet6_addr_modify`) unless
+    /// `how.replace` without `how.excl`, `ENOBUFS` past [`MAX_ADDRS`]. Past
+    /// [`SMOLTCP_ADDRS`] an address is the stack's own: reached through lo
+    /// like every local address, but neither answered for on its link nor
+    /// picked as a source for a remote destination.
     pub fn add_address(&mut self, index: u32, addr: IpAddr, prefix: u8, how: Upsert) -> Result<bool> {
         if prefix > max_len(&addr) {
             return Err(Errno::EINVAL);
@@ -223,7 +224,11 @@ impl Stack {
         let ix = self.iface_ix(index)?;
         let c = cidr(addr, prefix);
         let f = &mut self.ifaces[ix];
-        if f.all_addrs().any(|x| *x == c) {
+        let same = |x: &IpCidr| match (x, &c) {
+            (IpCidr::Ipv6(x), IpCidr::Ipv6(c)) => x.address() == c.address(),
+            _ => *x == c,
+        };
+        if f.all_addrs().any(same) {
             if how.excl || !how.replace {
                 return Err(Errno::EEXIST);
             }

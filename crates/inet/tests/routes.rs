@@ -73,6 +73,12 @@ fn address_add_replace_delete_on_lo() {
     let a6 = IpAddr::V6(Ipv6Addr::new(0x2001, 0xdb8, 0, 0, 0, 0, 0, 1));
     assert_eq!(st.add_address(1, a6, 64, ADD), Ok(true));
     assert_eq!(st.add_address(1, a6, 129, ADD), Err(Errno::EINVAL));
+    // review40 #10: an IPv6 address is one whatever its prefix
+    // (ipv6_get_ifaddr); a replace keeps the prefix (inet6_addr_modify)
+    assert_eq!(st.add_address(1, a6, 48, ADD), Err(Errno::EEXIST));
+    assert_eq!(st.add_address(1, a6, 48, Upsert::default()), Err(Errno::EEXIST));
+    assert_eq!(st.add_address(1, a6, 48, REPLACE), Ok(false));
+    assert_eq!(st.addresses(1).unwrap().iter().filter(|(a, _)| *a == a6).count(), 1);
     assert!(st.addresses(1).unwrap().contains(&(a6, 64)));
     assert_eq!(st.del_address(1, Family::V6, Some(a6), Some(64)), Ok((a6, 64)));
     // past smoltcp's 8 addresses: the stack's own, in order, reached,

@@ -493,6 +493,10 @@ pub struct NetlinkSocket<E: NetEnv> {
     events: AtomicU64,
     host: Arc<dyn RouteHost>,
     st: Mutex<State>,
+    /// Held (before `st`) over each change of the groups and its entry in
+    /// the namespace's member list, so that the list follows the changes
+    /// in their order.
+    membership: Mutex<()>,
     me: alloc::sync::Weak<NetlinkSocket<E>>,
 }
 
@@ -526,6 +530,7 @@ pub fn create<E: NetEnv>(
             dst: 0,
             groups: 0,
         }),
+        membership: Mutex::new(()),
         me: me.clone(),
     }))
 }
@@ -1177,6 +1182,11 @@ fn change_route(host: &dyn RouteHost, r: &Req<'_>, pid: u32, notes: &mut Notes) 
         return Err(Errno::ENODEV);
     }
     let req = Route::new(family, dst, dst_len, oif).with_gateway(gw).with_type(if add { ty } else { 0 });
+    // the announcement's flags (fib_table_insert's nlflags, and
+    // fib6_add_rt2node's): EXCL|CREATE for a new key, REPLACE for a
+    // replacement, CREATE (and APPEND) beside a route of the same key; 0
+    // for a deletion
+    let mut nlflags = 0;
     let done = if add {
         // ip6_route_add: no metric (or 0) is IP6_RT_PRIO_USER
         let m = match (family, metric) {
@@ -1198,12 +1208,23 @@ fn change_route(host: &dyn RouteHost, r: &Req<'_>, pid: u32, notes: &mut Notes) 
         {
             return Ok(false);
         }
+        let same_key = host
+            .routes()?
+            .iter()
+            .any(|x| x.family == family && x.dst == dst && x.dst_len == dst_len && x.metric == m);
+        nlflags = if !same_key {
+            NLM_F_EXCL | NLM_F_CREATE
+        } else if r.flags & NLM_F_REPLACE != 0 {
+            NLM_F_REPLACE
+        } else {
+            NLM_F_CREATE | (r.flags & NLM_F_APPEND)
+        };
         host.add_route(&req.with_metric(m).with_proto_scope(proto, b[6]), r.flags)?
     } else {
         let m = if family == AF_INET6 { metric.filter(|&m| m != 0) } else { metric };
         host.del_route(&req, m)?
     };
-    note(notes, group, Rt::of(&done).msg(r.ty, 0, r.seq, pid)?)?;
+    note(notes, group, Rt::of(&done).msg(r.ty, nlflags, r.seq, pid)?)?;
     Ok(false)
 }
 
@@ -1393,6 +1414,23 @@ impl<E: NetEnv> NetlinkSocket<E> {
         self.waker.wake();
     }
 
+    /// Changes the socket's groups to `g` (`membership` held by the
+    /// caller, `st` given locked) and its entry in the namespace's list;
+    /// when the list cannot follow (ENOMEM) the groups are as before.
+    fn change_groups(&self, mut st: spin::MutexGuard<'_, State>, g: u64) -> Result<()> {
+        let old = st.groups;
+        if g == old {
+            return Ok(());
+        }
+        st.groups = g;
+        drop(st);
+        if let Err(e) = self.join(g) {
+            self.st.lock().groups = old;
+            return Err(e);
+        }
+        Ok(())
+    }
+
     /// Puts the socket in the namespace's list of group members.
     fn join(&self, groups: u64) -> Result<()> {
         let me: alloc::sync::Weak<dyn Listener> = self.me.clone();
@@ -1469,6 +1507,7 @@ impl<E: NetEnv> Socket<E> for NetlinkSocket<E> {
 
     fn bind(&self, cx: &mut dyn Resolver, addr: &[u8]) -> Result<()> {
         let (pid, groups) = parse_nl(addr)?;
+        let _membership = self.membership.lock();
         let mut st = self.st.lock();
         if let Some(p) = st.portid {
             if pid != 0 && pid != p {
@@ -1486,12 +1525,7 @@ impl<E: NetEnv> Socket<E> for NetlinkSocket<E> {
         }
         // the first 32 groups are the address's (netlink_bind)
         let g = (st.groups & !0xffff_ffff) | u64::from(groups);
-        if g != st.groups {
-            st.groups = g;
-            drop(st);
-            self.join(g)?;
-        }
-        Ok(())
+        self.change_groups(st, g)
     }
 
     fn listen(&self, _cx: &mut dyn Resolver, _backlog: u32) -> Result<()> {
@@ -1620,19 +1654,18 @@ impl<E: NetEnv> Socket<E> for NetlinkSocket<E> {
                         // netlink_setsockopt: groups 1..=ngroups; no autobind
                         // (an unbound member gets nothing: do_one_broadcast
                         // skips port 0)
-                        let ngroups = if self.protocol == NETLINK_ROUTE { RTNLGRP_MAX } else { 4 };
+                        // (netlink_kernel_create: at least 32 for every
+                        // protocol)
+                        let ngroups = if self.protocol == NETLINK_ROUTE { RTNLGRP_MAX } else { 32 };
                         if val.len() < 4 || v == 0 || v as u32 > ngroups {
                             return Err(Errno::EINVAL);
                         }
                         let bit = 1u64 << (v as u32 - 1);
-                        let mut st = self.st.lock();
+                        let _membership = self.membership.lock();
+                        let st = self.st.lock();
                         let g =
                             if name == NETLINK_ADD_MEMBERSHIP { st.groups | bit } else { st.groups & !bit };
-                        if g != st.groups {
-                            st.groups = g;
-                            drop(st);
-                            self.join(g)?;
-                        }
+                        self.change_groups(st, g)?;
                     }
                     // NETLINK_PKTINFO .. NETLINK_GET_STRICT_CHK: accepted
                     3 | 5 | 8 | 11 | 12 => {}
@@ -1664,6 +1697,7 @@ impl<E: NetEnv> Socket<E> for NetlinkSocket<E> {
     }
 
     fn release(&self) {
+        let _membership = self.membership.lock();
         let (p, g) = {
             let mut st = self.st.lock();
             (st.portid.take(), core::mem::take(&mut st.groups))
@@ -2222,6 +2256,8 @@ mod tests {
         assert_eq!(n[0].0, RTNLGRP_IPV4_ROUTE);
         let m = msgs(&n[0].1);
         assert_eq!((m[0].0, m[0].2), (RTM_NEWROUTE, 3));
+        // review40 #11: a new route is announced with EXCL|CREATE
+        assert_eq!(m[0].1, NLM_F_EXCL | NLM_F_CREATE);
         assert_eq!(&m[0].3[..8], &[2, 24, 0, 0, 254, 3, 0, 1]);
         assert_eq!(find_attr(&m[0].3[12..], RTA_OIF), Some(&2u32.to_le_bytes()[..]));
         assert_eq!(answer(&h, RTM_NEWROUTE, excl, &r, &mut n), -17);
@@ -2252,11 +2288,39 @@ mod tests {
         let del = rtm(2, &[192, 168, 5, 0], 24, None, 0, 254);
         assert_eq!(answer(&h, RTM_DELROUTE, 0, &del, &mut n), 0);
         assert_eq!(msgs(&n[0].1)[0].0, RTM_DELROUTE);
+        assert_eq!(msgs(&n[0].1)[0].1, 0);
         assert_eq!(answer(&h, RTM_DELROUTE, 0, &del, &mut n), -3);
         // IPv6 without a metric: 1024
         let r6 = rtm(10, &[0x20, 1, 0xd, 0xb8, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0], 64, None, 1, 254);
         assert_eq!(answer(&h, RTM_NEWROUTE, excl, &r6, &mut n), 0);
         assert_eq!(h.3.lock().last().unwrap().metric, 1024);
+    }
+
+    #[test]
+    fn other_protocols_have_32_groups() {
+        // review40 #13: netlink_kernel_create raises every protocol's
+        // groups to at least 32 (udev's and sd-device's monitors join
+        // groups 1 and 2 of KOBJECT_UEVENT; SOCK_DIAG has 4 of its own)
+        use crate::testing::{FakeEnv, FakeResolver};
+        let h: Arc<Host> = Arc::new(host(true));
+        let mut cx = FakeResolver::default();
+        for proto in [NETLINK_KOBJECT_UEVENT, NETLINK_SOCK_DIAG] {
+            let s = create::<FakeEnv>(SOCK_RAW, proto as i32, Default::default(), h.clone()).unwrap();
+            for g in [1u32, 5, 32] {
+                assert_eq!(
+                    s.setsockopt(&mut cx, SOL_NETLINK, NETLINK_ADD_MEMBERSHIP, &g.to_le_bytes()),
+                    Ok(())
+                );
+            }
+            assert_eq!(
+                s.setsockopt(&mut cx, SOL_NETLINK, NETLINK_ADD_MEMBERSHIP, &33u32.to_le_bytes()).err(),
+                Some(Errno::EINVAL)
+            );
+            assert_eq!(
+                s.setsockopt(&mut cx, SOL_NETLINK, NETLINK_DROP_MEMBERSHIP, &32u32.to_le_bytes()),
+                Ok(())
+            );
+        }
     }
 
     #[test]

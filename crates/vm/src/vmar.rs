@@ -1,14 +1,15 @@
 //! The user address space: ordered mappings over a page table.
 
 use alloc::{
+    collections::BTreeMap,
     string::String,
     sync::{Arc, Weak},
-    vec::Vec,
 };
 
 use crate::limits::SpaceLimits;
 use crate::maps::Maps;
 use core::fmt;
+use core::sync::atomic::{AtomicU64, Ordering};
 
 use linux_abi::{Errno, Result};
 
@@ -337,18 +338,30 @@ pub struct Vmar<P: PageTable, A: FrameRefs + Clone + 'static> {
     /// The loaded image's data segment (`end_data - start_data`), which
     /// brk counts against RLIMIT_DATA.
     data_segment: usize,
-    /// Pages pinned for a long-term holder ([`Vmar::pin_page`]); a pin
-    /// whose holder is gone is stale and dropped at the next look.
-    pins: Vec<Pin>,
+    /// Pages pinned for a long-term holder ([`Vmar::pin_page`]), by frame
+    /// (and a sequence number, as a frame may be pinned more than once):
+    /// [`Vmar::exclusive`] looks up one frame's pins in O(log pins). A pin
+    /// whose holder is gone is stale: it counts for nothing and is dropped
+    /// by the next purge.
+    pins: BTreeMap<(Frame, u64), Pin>,
+    /// The next pin's sequence number.
+    pin_seq: u64,
+    /// The number of pins at which [`Vmar::pin_page`] next drops the stale
+    /// ones (twice the live count after each purge: amortized O(1)).
+    pin_purge_at: usize,
+    /// Pins looked at by [`Vmar::exclusive`] so far ([`Vmar::pin_looks`]).
+    pin_looks: AtomicU64,
 }
 
 /// A page pinned by [`Vmar::pin_page`]: its frame holds one reference of
 /// the holder's while `holder` lives.
 struct Pin {
     page: usize,
-    frame: Frame,
     holder: Weak<()>,
 }
+
+/// The fewest pins at which [`Vmar::pin_page`] purges stale ones.
+const PIN_PURGE_MIN: usize = 64;
 
 /// An address space as one process grows it ([`Vmar::limited`]): mmap,
 /// mremap and brk checked against that process's RLIMIT_AS and
@@ -457,7 +470,10 @@ impl<P: PageTable, A: FrameRefs + Clone + 'static> Vmar<P, A> {
             cow_copies: 0,
             max_map_count: None,
             data_segment: 0,
-            pins: Vec::new(),
+            pins: BTreeMap::new(),
+            pin_seq: 0,
+            pin_purge_at: PIN_PURGE_MIN,
+            pin_looks: AtomicU64::new(0),
         }
     }
 
@@ -471,13 +487,15 @@ impl<P: PageTable, A: FrameRefs + Clone + 'static> Vmar<P, A> {
     /// and fork gives the child a copy instead of sharing it. `EFAULT`
     /// where the page cannot be written, `ENOMEM`.
     pub fn pin_page(&mut self, addr: usize, holder: &Arc<()>) -> Result<Frame> {
-        if self.pins.len() == self.pins.capacity() {
-            self.pins.retain(|p| p.holder.strong_count() > 0);
+        if self.pins.len() >= self.pin_purge_at {
+            self.pins.retain(|_, p| p.holder.strong_count() > 0);
+            self.pin_purge_at = self.pins.len().saturating_mul(2).max(PIN_PURGE_MIN);
         }
-        self.pins.try_reserve(1).map_err(|_| Errno::ENOMEM)?;
         let frame = self.access_frame(addr, Access::Write).map_err(|_| Errno::EFAULT)?;
         self.alloc.add_ref(frame);
-        self.pins.push(Pin { page: page_floor(addr), frame, holder: Arc::downgrade(holder) });
+        self.pin_seq += 1;
+        self.pins
+            .insert((frame, self.pin_seq), Pin { page: page_floor(addr), holder: Arc::downgrade(holder) });
         Ok(frame)
     }
 
@@ -489,19 +507,38 @@ impl<P: PageTable, A: FrameRefs + Clone + 'static> Vmar<P, A> {
         if self.pins.is_empty() || refs == 1 {
             return refs == 1;
         }
-        let pinned = self.pins.iter().filter(|p| p.frame == frame && p.holder.strong_count() > 0).count();
+        // O(log pins + this frame's pins)
+        let mut looked = 0;
+        let pinned = self
+            .pins
+            .range((frame, 0)..=(frame, u64::MAX))
+            .inspect(|_| looked += 1)
+            .filter(|(_, p)| p.holder.strong_count() > 0)
+            .count();
+        self.pin_looks.fetch_add(looked, Ordering::Relaxed);
         refs.saturating_sub(pinned) == 1
+    }
+
+    /// The pins looked at so far to tell whether a page shared after a
+    /// fork is this address space's own (a diagnostic: one per pin of the
+    /// frame in question, not one per pin of the address space).
+    pub fn pin_looks(&self) -> u64 {
+        self.pin_looks.load(Ordering::Relaxed)
     }
 
     /// The end of a fork (copy_present_page for a page that may be
     /// pinned): each live pin's page of a private mapping that the child
     /// now shares is copied for the child, and the parent's entry made
     /// writable again, so that what the holder sees stays the parent's.
+    /// O(pins · log pins). `ENOMEM` when a copy cannot be made or mapped
+    /// (the fork fails; the child, dropped, gives back what it holds).
     fn fork_pinned(&mut self, child: &mut Self) -> Result<()> {
-        self.pins.retain(|p| p.holder.strong_count() > 0);
+        self.pins.retain(|_, p| p.holder.strong_count() > 0);
+        self.pin_purge_at = self.pins.len().saturating_mul(2).max(PIN_PURGE_MIN);
         let mut flush = false;
-        for i in 0..self.pins.len() {
-            let (page, frame) = (self.pins[i].page, self.pins[i].frame);
+        let mut result = Ok(());
+        for (&(frame, _), pin) in &self.pins {
+            let page = pin.page;
             let Some((_, m)) = self.find(page) else { continue };
             if m.shared {
                 continue;
@@ -512,11 +549,16 @@ impl<P: PageTable, A: FrameRefs + Clone + 'static> Vmar<P, A> {
             {
                 continue;
             }
-            let copy = self.alloc.alloc_uninit().map_err(|_| Errno::ENOMEM)?;
+            let Ok(copy) = self.alloc.alloc_uninit() else {
+                result = Err(Errno::ENOMEM);
+                break;
+            };
             self.alloc.copy_frame(frame, copy);
             child.pt.unmap(page);
+            // the child's copy is its own (one reference)
             let flags = child.pte_flags(prot, false, copy);
-            if child.pt.map(page, copy, flags).is_err() {
+            let mapped = child.pt.map(page, copy, flags).is_ok();
+            if !mapped {
                 self.alloc.release(copy);
                 child.resident = child.resident.saturating_sub(1);
             }
@@ -525,11 +567,16 @@ impl<P: PageTable, A: FrameRefs + Clone + 'static> Vmar<P, A> {
             let flags = self.pte_flags(prot, false, frame);
             self.pt.protect(page, flags);
             flush = true;
+            if !mapped {
+                // the child would miss the page: the fork fails
+                result = Err(Errno::ENOMEM);
+                break;
+            }
         }
         if flush {
             self.pt.flush();
         }
-        Ok(())
+        result
     }
 
     /// This address space as process `limits`' owner grows it: mmap,
@@ -1788,7 +1835,8 @@ impl<P: PageTable, A: FrameRefs + Clone + 'static> Vmar<P, A> {
         drop(maps);
         self.brk_start = 0;
         self.brk = 0;
-        self.pins = Vec::new();
+        self.pins = BTreeMap::new();
+        self.pin_purge_at = PIN_PURGE_MIN;
     }
 }
 

@@ -533,3 +533,137 @@ fn a_pinned_page_stays_the_parents_across_fork() {
     drop(parent);
     assert_eq!(frames.allocated(), 0);
 }
+
+#[test]
+fn many_pins_cost_log_pins_per_page() {
+    // review40 #2: every PTE-flag computation of a page shared after a
+    // fork looked at every pin (fork O(pins²), each mprotect page
+    // O(pins)); by frame it is O(log pins). 16,384 pinned pages, a fork
+    // and two mprotect passes: ~10⁹ pin looks before, one per page now.
+    use std::sync::Arc;
+    const N: usize = 1 << 14;
+    let frames = TestFrames::new();
+    let mut parent = test_vmar(&frames);
+    let a = parent.mmap(0, (N + 1) * PAGE_SIZE, RW, PRIV_ANON, None, 0).unwrap();
+    let holder = Arc::new(());
+    for i in 0..N {
+        parent.write_user(a + i * PAGE_SIZE, &[i as u8]).unwrap();
+        parent.pin_page(a + i * PAGE_SIZE, &holder).unwrap();
+    }
+    parent.write_user(a + N * PAGE_SIZE, b"unpinned").unwrap();
+    let t = std::time::Instant::now();
+    let mut child = parent.fork().unwrap();
+    assert_eq!(frames.allocated(), 2 * N + 1, "a copy of each pinned page, the last shared");
+    for _ in 0..2 {
+        parent.mprotect(a, (N + 1) * PAGE_SIZE, PROT_READ).unwrap();
+        parent.mprotect(a, (N + 1) * PAGE_SIZE, PROT_READ | PROT_WRITE).unwrap();
+    }
+    let elapsed = t.elapsed();
+    // the pinned pages stay writable in place, the shared one is read-only
+    for i in [0, 1, N / 2, N - 1] {
+        let (_, flags) = parent.page_table().query(a + i * PAGE_SIZE).unwrap();
+        assert!(flags.contains(PteFlags::WRITABLE), "page {i}");
+    }
+    let (_, flags) = parent.page_table().query(a + N * PAGE_SIZE).unwrap();
+    assert!(!flags.contains(PteFlags::WRITABLE));
+    cpu_store(&mut parent, a + 7 * PAGE_SIZE, b"p").unwrap();
+    assert_eq!(parent.cow_copies(), 0);
+    assert_eq!(read(&mut child, a + 7 * PAGE_SIZE, 1), [7]);
+    // one look per pinned page and flag computation (fork's write
+    // protection of the pinned pages, then four mprotect passes)
+    assert!(parent.pin_looks() <= 6 * N as u64, "{} looks", parent.pin_looks());
+    assert!(elapsed < std::time::Duration::from_secs(30), "{elapsed:?}");
+    drop(child);
+    drop(parent);
+    drop(holder);
+}
+
+#[test]
+fn pins_of_one_frame_count_each_and_go_stale_with_their_holder() {
+    use std::sync::Arc;
+    let frames = TestFrames::new();
+    let mut parent = test_vmar(&frames);
+    let a = parent.mmap(0, PAGE_SIZE, RW, PRIV_ANON, None, 0).unwrap();
+    parent.write_user(a, b"x").unwrap();
+    let (h1, h2) = (Arc::new(()), Arc::new(()));
+    let f = parent.pin_page(a, &h1).unwrap();
+    assert_eq!(parent.pin_page(a + 8, &h2).unwrap(), f);
+    assert_eq!(frames.ref_count(f), 3);
+    // one holder gone (its reference given back): the other still pins
+    drop(h1);
+    frames.release(f);
+    let child = parent.fork().unwrap();
+    assert_eq!(frames.ref_count(f), 2, "the mapping and h2: the child has a copy");
+    drop(child);
+    drop(h2);
+    frames.release(f);
+    let child = parent.fork().unwrap();
+    assert_eq!(frames.ref_count(f), 2, "no pin left: shared with the child");
+    drop(child);
+    drop(parent);
+    assert_eq!(frames.allocated(), 0);
+}
+
+/// A page table whose `map` fails from the `n`th call on (counted across
+/// the tables it makes).
+struct FailingPt {
+    inner: SoftPageTable,
+    left: std::sync::Arc<std::sync::atomic::AtomicUsize>,
+}
+
+impl PageTable for FailingPt {
+    fn map(&mut self, va: usize, frame: vm::Frame, flags: PteFlags) -> Result<(), vm::NoMemory> {
+        use std::sync::atomic::Ordering;
+        if self.left.fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| n.checked_sub(1)).is_err() {
+            return Err(vm::NoMemory);
+        }
+        self.inner.map(va, frame, flags)
+    }
+    fn unmap(&mut self, va: usize) -> Option<(vm::Frame, PteFlags)> {
+        self.inner.unmap(va)
+    }
+    fn protect(&mut self, va: usize, flags: PteFlags) -> bool {
+        self.inner.protect(va, flags)
+    }
+    fn query(&self, va: usize) -> Option<(vm::Frame, PteFlags)> {
+        self.inner.query(va)
+    }
+    fn next_present(&self, start: usize, end: usize) -> Option<(usize, vm::Frame, PteFlags)> {
+        self.inner.next_present(start, end)
+    }
+    fn flush(&mut self) {
+        self.inner.flush()
+    }
+    fn new_empty(&self) -> Result<Self, vm::NoMemory> {
+        Ok(FailingPt { inner: SoftPageTable::new(), left: self.left.clone() })
+    }
+}
+
+#[test]
+fn a_pinned_page_the_child_cannot_map_fails_the_fork() {
+    // review40 #16: the child's copy of a pinned page failing to map left
+    // the child without the page and the fork reporting success
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    let frames = TestFrames::new();
+    let left = Arc::new(AtomicUsize::new(usize::MAX));
+    let pt = FailingPt { inner: SoftPageTable::new(), left: left.clone() };
+    let mut parent = vm::Vmar::with_config(pt, frames.clone(), vm::VmarConfig::default());
+    let a = parent.mmap(0, 2 * PAGE_SIZE, RW, PRIV_ANON, None, 0).unwrap();
+    parent.write_user(a, b"pinned").unwrap();
+    parent.write_user(a + PAGE_SIZE, b"other").unwrap();
+    let holder = Arc::new(());
+    parent.pin_page(a, &holder).unwrap();
+    // the fork's two shared entries map, the pinned page's copy does not
+    left.store(2, Ordering::SeqCst);
+    assert_eq!(parent.fork().err(), Some(linux_abi::Errno::ENOMEM));
+    left.store(usize::MAX, Ordering::SeqCst);
+    assert_eq!(frames.allocated(), 2, "the child's copy given back");
+    // the parent is as before: its pinned page written in place
+    cpu_store(&mut parent, a, b"again!").unwrap();
+    assert_eq!(parent.cow_copies(), 0);
+    let mut child = parent.fork().unwrap();
+    let mut buf = [0u8; 6];
+    child.read_user(a, &mut buf).unwrap();
+    assert_eq!(&buf, b"again!");
+}

@@ -2710,6 +2710,11 @@ fn pin_buffer(t: &UThread, base: u64, len: u64) -> Result<FixedBuf> {
         let frame = t.vm.lock().pin_page(va, &alive)?;
         // (on an error the frames so far go with `buf`)
         buf.frames.push(frame);
+        // up to 2^18 pages a buffer: a preemption point now and then (no
+        // lock held)
+        if k % 512 == 511 {
+            crate::sched::cond_resched();
+        }
     }
     buf.alive = Some(alive);
     Ok(buf)
