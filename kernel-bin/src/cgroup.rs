@@ -19,7 +19,7 @@ use alloc::sync::Arc;
 use alloc::vec::Vec;
 use core::sync::atomic::{AtomicBool, Ordering};
 
-use cgroup::{Effect, FileKind, GroupId, Hierarchy, ROOT};
+use cgroup::{Effect, FileKind, GroupId, Hierarchy, MemCounters, MemEvent, ROOT};
 use linux_abi::{Errno, Result};
 use process::pid::Pid;
 
@@ -34,6 +34,10 @@ struct State {
     /// a process entered below one of them meanwhile is killed by
     /// [`created`] before it first runs.
     killing: Vec<GroupId>,
+    /// The last victim of a memory cgroup's OOM killer, while it may still
+    /// hold its memory: no other is chosen meanwhile (Linux's
+    /// oom_evaluate_task aborts while a victim is exiting).
+    mem_victim: Option<Pid>,
 }
 
 static CG: Ranked<Option<State>> = Ranked::new(LockClass::Cgroups, "cgroup::CG", None);
@@ -44,7 +48,7 @@ static VISIBLE: AtomicBool = AtomicBool::new(false);
 
 fn with<R>(f: impl FnOnce(&mut State) -> R) -> R {
     let mut g = CG.lock();
-    let s = g.get_or_insert_with(|| State { h: Hierarchy::new(), killing: Vec::new() });
+    let s = g.get_or_insert_with(|| State { h: Hierarchy::new(), killing: Vec::new(), mem_victim: None });
     f(s)
 }
 
@@ -97,6 +101,7 @@ fn adopt(pid: Pid) {
         for &t in &threads {
             table().with_thread(t, |th| th.ext_mut().cgroup_pid = Some(pid));
         }
+        mark_counted(pid);
     }
 }
 
@@ -209,6 +214,21 @@ pub fn created(c: &Charge, tid: Pid) {
     if table().with_thread(tid, |th| th.ext_mut().cgroup_pid = Some(pid)).is_none() {
         with(|s| s.h.task_exited(pid));
     }
+    if !c.thread {
+        mark_counted(pid);
+        // its address space charges its group from now on (a vfork or
+        // CLONE_VM child shares its parent's, which keeps the parent's
+        // group: Linux's mm owner)
+        let counters = with(|s| s.h.mem_counters(s.h.group_of(pid)));
+        if let (Some(counters), Some(vm)) =
+            (counters, table().with_process(pid, |p| p.vm().cloned()).flatten())
+        {
+            let mut v = vm.lock();
+            if v.charge_sink().is_none() {
+                v.set_charge(Some(counters as Arc<dyn vm::MemCharge>));
+            }
+        }
+    }
     if c.new_ns {
         // copy_cgroup_ns(): rooted at the maker's cgroup
         let _ = table().with_process(pid, |p| p.ns().cgroup.set_root(c.caller_group.raw()));
@@ -222,6 +242,149 @@ pub fn created(c: &Charge, tid: Pid) {
 pub fn finish(c: Charge) {
     if !c.entered.load(Ordering::Acquire) {
         with(|s| s.h.cancel_fork(c.group));
+    }
+}
+
+/// Kept in a counted process's record (`proc::ProcessExt::cgroup_reap`):
+/// dropped when its zombie is reaped (after the table lock is released),
+/// it gives back the pids charge the zombie kept (pids_release).
+#[derive(Debug)]
+pub struct Reap(Pid);
+
+impl Drop for Reap {
+    fn drop(&mut self) {
+        let pid = self.0;
+        with(|s| s.h.reaped(pid));
+    }
+}
+
+/// Process `pid` is counted: its record gets its [`Reap`].
+fn mark_counted(pid: Pid) {
+    let old = table().with_process(pid, |p| p.ext_mut().cgroup_reap.replace(Reap(pid)));
+    // (its own already: nothing to give back; forget it without a drop)
+    if let Some(Some(r)) = old {
+        core::mem::forget(r);
+    }
+}
+
+/// Process `pid`'s address space charges the memory counters of the group
+/// it is in now (after a move: what it charged before stays there).
+fn recharge(pid: Pid) {
+    let counters = with(|s| s.h.mem_counters(s.h.group_of(pid)));
+    if let (Some(counters), Some(vm)) = (counters, table().with_process(pid, |p| p.vm().cloned()).flatten()) {
+        let sink: Arc<dyn vm::MemCharge> = counters;
+        let mut v = vm.lock();
+        if v.charge_sink().is_none_or(|old| !Arc::ptr_eq(old, &sink)) {
+            v.set_charge(Some(sink));
+        }
+    }
+}
+
+// ----- the memory controller's OOM killer -----
+
+/// A charge of process `me`'s address space went over `memory.max` of
+/// group `over` (its number): Linux's memcg OOM (mem_cgroup_out_of_memory).
+/// Nothing is reclaimed here, so the group's OOM killer runs at once: its
+/// "max" and "oom" events are counted, the process below it with the most
+/// resident pages (oom_badness; not one with oom_score_adj -1000 or
+/// exiting) gets SIGKILL and its group's "oom_kill" (with
+/// `memory.oom.group`, every process of the highest such group up to
+/// `over` is killed). While the last victim still holds its memory no
+/// other is chosen. Returns whether a process was killed (or is dying).
+pub fn memcg_oom(me: Pid, over: u64) -> bool {
+    let g = GroupId::from_raw(over);
+    let Some((counters, procs, last)) =
+        with(|s| Some((s.h.mem_counters(g)?, s.h.procs_below(g).ok()?, s.mem_victim)))
+    else {
+        return false;
+    };
+    if let Some(v) = last
+        && (v == me || crate::oom::holds_memory(v))
+    {
+        // still dying: its memory is coming back
+        return true;
+    }
+    counters.event(MemEvent::Max);
+    counters.event(MemEvent::Oom);
+    let total = arch_x86_64::mem::frames::stats().1 as i64;
+    let mut best: Option<(i64, usize, usize, i16, Pid)> = None;
+    for pid in procs {
+        if let Some((points, rss, size, adj)) = crate::oom::badness(pid, total)
+            && best.is_none_or(|(b, ..)| points > b)
+        {
+            best = Some((points, rss, size, adj, pid));
+        }
+        crate::sched::cond_resched();
+    }
+    let Some((_, rss, size, adj, victim)) = best else {
+        log::info!("memory cgroup {over}: over memory.max with no process to kill");
+        return false;
+    };
+    // memory.oom.group: the highest group from the victim's up to `over`
+    // that asks for it is killed whole (mem_cgroup_get_oom_group)
+    let (victim_counters, whole) = with(|s| {
+        let vg = s.h.group_of(victim);
+        let mut whole = None;
+        let mut at = Some(vg);
+        while let Some(a) = at {
+            if s.h.oom_group(a) {
+                whole = Some(a);
+            }
+            if a == g {
+                break;
+            }
+            at = s.h.parent(a);
+        }
+        s.mem_victim = Some(victim);
+        (s.h.mem_counters(vg), whole)
+    });
+    let comm = crate::proc::comm(victim);
+    let uid = table().with_process(victim, |p| p.creds().uid).unwrap_or(0);
+    arch_x86_64::kprintln!(
+        "Memory cgroup out of memory: Killed process {victim} ({}) total-vm:{}kB, anon-rss:{}kB, \
+         file-rss:0kB, shmem-rss:0kB, UID:{uid} oom_score_adj:{adj}",
+        core::str::from_utf8(&comm).unwrap_or("?"),
+        size / 1024,
+        rss * 4
+    );
+    let _ = table().send_signal(victim, signal::SigInfo::kernel(signal::SIGKILL), &Hooks);
+    if let Some(c) = victim_counters {
+        c.event(MemEvent::OomKill);
+    }
+    if let Some(w) = whole {
+        let (all, wc) = with(|s| (s.h.procs_below(w).unwrap_or_default(), s.h.mem_counters(w)));
+        if let Some(c) = wc {
+            c.event(MemEvent::OomGroupKill);
+        }
+        for pid in all {
+            if pid == victim || table().with_process(pid, |p| p.oom_score_adj() == -1000).unwrap_or(true) {
+                continue;
+            }
+            if let Some(c) = with(|s| s.h.mem_counters(s.h.group_of(pid))) {
+                c.event(MemEvent::OomKill);
+            }
+            let _ = table().send_signal(pid, signal::SigInfo::kernel(signal::SIGKILL), &Hooks);
+        }
+    }
+    true
+}
+
+/// memory_max_write's loop after a `memory.max` under the charge of group
+/// `g`: its OOM killer runs until the charge is within the limit, nothing
+/// is left to kill, the writer has a signal, or about a second passed.
+fn enforce_max(g: GroupId, counters: &MemCounters) {
+    let (tid, pid) = crate::eventfd::caller();
+    let deadline = arch_x86_64::time::since_boot_ns() + 1_000_000_000;
+    while counters.current() > counters.max() {
+        let now = arch_x86_64::time::since_boot_ns();
+        if now >= deadline || !memcg_oom(pid, g.raw()) {
+            return;
+        }
+        if crate::proc::sleep_on(tid, &[], || false, Some(now + 10_000_000))
+            .is_err_and(|e| e != Errno::ETIMEDOUT)
+        {
+            return;
+        }
     }
 }
 
@@ -525,6 +688,11 @@ impl CgFile {
                             }
                         });
                     }
+                    Effect::MemoryOom => {
+                        if let Some(c) = with(|s| s.h.mem_counters(self.g)) {
+                            enforce_max(self.g, &c);
+                        }
+                    }
                     Effect::Freeze => {
                         let procs = with(|s| {
                             FREEZE_ON.store(s.h.any_freezing(), Ordering::Release);
@@ -567,6 +735,10 @@ impl CgFile {
             }
             if threads { s.h.migrate_thread(pid, self.g) } else { s.h.migrate(pid, self.g) }
         })?;
+        // new pages are charged where it is now
+        if !threads {
+            recharge(pid);
+        }
         // (cgroup_freezer_migrate_task: into or out of a freezing group)
         if FREEZE_ON.load(Ordering::Acquire) {
             kick(&[pid]);

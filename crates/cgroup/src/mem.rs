@@ -195,3 +195,19 @@ impl MemCounters {
         self.peak.store(self.current(), Ordering::Relaxed);
     }
 }
+
+/// An address space charges its resident pages to its group's counters
+/// (`Vmar::set_charge` with the group's `Arc<MemCounters>`).
+impl vm::MemCharge for MemCounters {
+    fn charge(&self, pages: usize, file: usize) {
+        MemCounters::charge(self, pages as u64, file as u64);
+    }
+
+    fn uncharge(&self, pages: usize, file: usize) {
+        MemCounters::uncharge(self, pages as u64, file as u64);
+    }
+
+    fn over_limit(&self) -> Option<u64> {
+        MemCounters::over_limit(self).map(GroupId::raw)
+    }
+}

@@ -329,6 +329,12 @@ pub trait MemCharge: Send + Sync {
     fn charge(&self, pages: usize, file: usize);
     /// `pages` fewer, `file` of them of file mappings.
     fn uncharge(&self, pages: usize, file: usize);
+    /// A limit the charges went over, by an id the kernel knows (a memory
+    /// cgroup's number), for it to act on after the fault; `None` (the
+    /// default) when within every limit.
+    fn over_limit(&self) -> Option<u64> {
+        None
+    }
 }
 
 /// A user address space: the mappings, the page table that holds their
