@@ -38,6 +38,9 @@ struct State {
     /// hold its memory: no other is chosen meanwhile (Linux's
     /// oom_evaluate_task aborts while a victim is exiting).
     mem_victim: Option<Pid>,
+    /// The `nsdelegate` mount option (CGRP_ROOT_NS_DELEGATE): cgroup
+    /// namespaces are delegation boundaries.
+    ns_delegate: bool,
 }
 
 static CG: Ranked<Option<State>> = Ranked::new(LockClass::Cgroups, "cgroup::CG", None);
@@ -48,7 +51,12 @@ static VISIBLE: AtomicBool = AtomicBool::new(false);
 
 fn with<R>(f: impl FnOnce(&mut State) -> R) -> R {
     let mut g = CG.lock();
-    let s = g.get_or_insert_with(|| State { h: Hierarchy::new(), killing: Vec::new(), mem_victim: None });
+    let s = g.get_or_insert_with(|| State {
+        h: Hierarchy::new(),
+        killing: Vec::new(),
+        mem_victim: None,
+        ns_delegate: false,
+    });
     f(s)
 }
 
@@ -168,8 +176,8 @@ pub fn charge(pid: Pid, thread: bool, new_ns: bool, into: Option<&dyn vfs::File>
                     return Err(Errno::ENOENT);
                 }
                 for g in [to, s.h.common_ancestor(src, to)] {
-                    let (uid, gid) = s.h.owner(g).unwrap_or((0, 0));
-                    if !cred.permits(false, uid, gid, FileKind::Procs.mode(), 2) {
+                    let (uid, gid, mode) = s.h.file_attrs(g, FileKind::Procs).unwrap_or((0, 0, 0o644));
+                    if !cred.permits(false, uid, gid, mode, 2) {
                         return Err(Errno::EACCES);
                     }
                 }
@@ -518,17 +526,20 @@ struct CgFile {
     /// An open cgroup.procs or cgroup.threads: the opener's credentials
     /// (`file->f_cred`), which its writes' permission check uses.
     opener: Option<vfs::Cred>,
+    /// And its cgroup namespace's root (raw; 0 the initial namespace).
+    opener_ns: u64,
 }
 
 impl vfs::SynthNode for CgDir {
     fn lookup(&self, dir: &Arc<vfs::Inode>, name: &[u8]) -> Result<Option<Arc<vfs::Inode>>> {
-        let (child, file, owner) = with(|s| {
-            let owner = s.h.owner(self.g);
+        let (child, file) = with(|s| {
             let child =
                 s.h.child(self.g, name)
                     .map(|c| (c, s.h.owner(c).unwrap_or((0, 0)), s.h.mode(c).unwrap_or(0o755)));
-            let file = FileKind::by_name(name).filter(|&k| s.h.has_file(self.g, k));
-            (child, file, owner)
+            let file = FileKind::by_name(name)
+                .filter(|&k| s.h.has_file(self.g, k))
+                .and_then(|k| Some((k, s.h.file_attrs(self.g, k)?)));
+            (child, file)
         });
         if let Some((c, (uid, gid), mode)) = child {
             let i = vfs::Inode::new_synth(
@@ -542,14 +553,14 @@ impl vfs::SynthNode for CgDir {
             i.set_synth_owner(uid, gid);
             return Ok(Some(i));
         }
-        let (Some(kind), Some((uid, gid))) = (file, owner) else { return Ok(None) };
+        let Some((kind, (uid, gid, mode))) = file else { return Ok(None) };
         let i = vfs::Inode::new_synth(
             dir,
             name,
             vfs::FileType::Regular,
-            kind.mode(),
+            mode,
             file_ino(self.g, kind),
-            Arc::new(CgFile { g: self.g, kind, opener: None }),
+            Arc::new(CgFile { g: self.g, kind, opener: None, opener_ns: 0 }),
         );
         i.set_synth_owner(uid, gid);
         Ok(Some(i))
@@ -597,6 +608,11 @@ impl vfs::SynthNode for CgDir {
     fn as_any(&self) -> Option<&dyn core::any::Any> {
         Some(self)
     }
+
+    /// chown(2)/chmod(2) of the group's directory: kept (delegation).
+    fn set_attrs(&self, perm: Option<u32>, uid: Option<u32>, gid: Option<u32>) {
+        with(|s| s.h.set_file_attrs(self.g, None, perm, uid, gid));
+    }
 }
 
 /// cgroup.procs or cgroup.threads as process `reader` sees the numbers.
@@ -635,6 +651,11 @@ impl vfs::SynthNode for CgFile {
         Some(self.write(data).map(|()| data.len()))
     }
 
+    /// chown(2)/chmod(2) of the file: kept (delegation).
+    fn set_attrs(&self, perm: Option<u32>, uid: Option<u32>, gid: Option<u32>) {
+        with(|s| s.h.set_file_attrs(self.g, Some(self.kind), perm, uid, gid));
+    }
+
     /// cgroup.procs and cgroup.threads keep the opener's credentials
     /// (CVE-2021-4197: __cgroup_procs_write checks with `of->file->f_cred`,
     /// not the writer's, so a privileged writer of an inherited fd cannot
@@ -644,9 +665,10 @@ impl vfs::SynthNode for CgFile {
             return Ok(None);
         }
         let (_, caller) = crate::eventfd::caller();
-        let cred =
-            table().with_process(caller, |p| crate::syscall::fs::vfs_cred(p.creds())).ok_or(Errno::ESRCH)?;
-        Ok(Some(Arc::new(CgFile { g: self.g, kind: self.kind, opener: Some(cred) })))
+        let (cred, ns) = table()
+            .with_process(caller, |p| (crate::syscall::fs::vfs_cred(p.creds()), p.ns().cgroup.root()))
+            .ok_or(Errno::ESRCH)?;
+        Ok(Some(Arc::new(CgFile { g: self.g, kind: self.kind, opener: Some(cred), opener_ns: ns })))
     }
 }
 
@@ -655,6 +677,16 @@ impl CgFile {
         match self.kind {
             FileKind::Procs | FileKind::Threads => self.write_pid(data),
             k => {
+                // cgroup_file_write under nsdelegate: inside a cgroup
+                // namespace, its root group's files are not the
+                // namespace's to write (but cgroup.subtree_control)
+                if k != FileKind::SubtreeControl {
+                    let (_, caller) = crate::eventfd::caller();
+                    let ns = table().with_process(caller, |p| p.ns().cgroup.root()).unwrap_or(0);
+                    if ns != 0 && with(|s| s.ns_delegate && ns_root(ns) == self.g) {
+                        return Err(Errno::EPERM);
+                    }
+                }
                 let r = with(|s| s.h.write(self.g, k, data));
                 if r == Err(Errno::EOPNOTSUPP) {
                     log::info!(
@@ -729,9 +761,18 @@ impl CgFile {
             }
             let src = s.h.group_of(pid);
             let common = s.h.common_ancestor(src, self.g);
-            let (uid, gid) = s.h.owner(common).unwrap_or((0, 0));
-            if !cred.permits(false, uid, gid, FileKind::Procs.mode(), 2) {
+            let (uid, gid, mode) = s.h.file_attrs(common, FileKind::Procs).unwrap_or((0, 0, 0o644));
+            if !cred.permits(false, uid, gid, mode, 2) {
                 return Err(Errno::EACCES);
+            }
+            // nsdelegate: both groups must be in the opener's namespace
+            let nsr = ns_root(self.opener_ns);
+            if s.ns_delegate
+                && self.opener_ns != 0
+                && s.h.exists(nsr)
+                && (!s.h.is_descendant(src, nsr) || !s.h.is_descendant(self.g, nsr))
+            {
+                return Err(Errno::ENOENT);
             }
             if threads { s.h.migrate_thread(pid, self.g) } else { s.h.migrate(pid, self.g) }
         })?;
@@ -750,8 +791,16 @@ impl CgFile {
 /// `mount -t cgroup2`: the hierarchy from the caller's cgroup namespace's
 /// root (cgroup_do_get_tree). Once mounted, /proc/PID/cgroup shows the v2
 /// line.
-pub fn new_cgroupfs(pid: Pid) -> Arc<vfs::Inode> {
+pub fn new_cgroupfs(pid: Pid, opts: &[u8]) -> Arc<vfs::Inode> {
     let root = root_of(pid);
+    // apply_cgroup_root_flags: a mount from the initial cgroup namespace
+    // sets or clears nsdelegate for the whole hierarchy; one from another
+    // namespace leaves it
+    let ns_raw = table().with_process(pid, |p| p.ns().cgroup.root()).unwrap_or(0);
+    if ns_raw == 0 {
+        let on = opts.split(|&b| b == b',').any(|o| o == b"nsdelegate");
+        with(|s| s.ns_delegate = on);
+    }
     let (root, mode, owner) = with(|s| {
         let root = if s.h.exists(root) { root } else { ROOT };
         (root, s.h.mode(root).unwrap_or(0o555), s.h.owner(root).unwrap_or((0, 0)))

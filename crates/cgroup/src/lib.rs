@@ -292,6 +292,10 @@ struct Group<K> {
     level: u32,
     owner: (u32, u32),
     mode: u32,
+    /// Each file's owner and permission bits (kernfs keeps a chown or
+    /// chmod of a file: systemd's `Delegate=` hands `cgroup.procs`,
+    /// `cgroup.subtree_control` and `cgroup.threads` over that way).
+    files: [(u32, u32, u32); FileKind::ALL.len()],
     children: BTreeMap<Vec<u8>, GroupId>,
     subtree_control: u32,
     /// The processes with live tasks here.
@@ -389,6 +393,7 @@ fn group<K>(
         level,
         owner,
         mode,
+        files: FileKind::ALL.map(|k| (owner.0, owner.1, k.mode())),
         children: BTreeMap::new(),
         subtree_control: 0,
         procs: BTreeSet::new(),
@@ -506,6 +511,39 @@ impl<K: Ord + Copy> Hierarchy<K> {
     /// the umask), as kernfs_create_dir keeps it; 0555 for the root.
     pub fn mode(&self, g: GroupId) -> Option<u32> {
         self.groups.get(&g).map(|x| x.mode)
+    }
+
+    /// The owner (uid, gid) and permission bits of `g`'s file `kind`: its
+    /// maker's ids and the file's mode unless chown(2) or chmod(2) changed
+    /// them ([`Hierarchy::set_file_attrs`]).
+    pub fn file_attrs(&self, g: GroupId, kind: FileKind) -> Option<(u32, u32, u32)> {
+        self.groups.get(&g).map(|x| x.files[kind.index()])
+    }
+
+    /// chown(2)/chmod(2) of `g`'s directory (`kind` `None`) or of its file
+    /// `kind`: kept for the inodes later lookups make. `None` leaves a
+    /// value alone.
+    pub fn set_file_attrs(
+        &mut self,
+        g: GroupId,
+        kind: Option<FileKind>,
+        perm: Option<u32>,
+        uid: Option<u32>,
+        gid: Option<u32>,
+    ) {
+        let Some(x) = self.groups.get_mut(&g) else { return };
+        match kind {
+            None => {
+                x.owner = (uid.unwrap_or(x.owner.0), gid.unwrap_or(x.owner.1));
+                if let Some(p) = perm {
+                    x.mode = p & 0o7777;
+                }
+            }
+            Some(k) => {
+                let f = &mut x.files[k.index()];
+                *f = (uid.unwrap_or(f.0), gid.unwrap_or(f.1), perm.map_or(f.2, |p| p & 0o7777));
+            }
+        }
     }
 
     /// The child `name` of `g`.

@@ -685,3 +685,23 @@ fn memory_controller_files_and_counters() {
     assert_eq!(read(&h, a, FileKind::MemoryHigh), "max\n");
     assert_eq!(h.read(a, FileKind::MemoryEvents).unwrap(), h.read(a, FileKind::MemoryEventsLocal).unwrap());
 }
+
+#[test]
+fn chown_and_chmod_are_kept() {
+    let mut h = h();
+    let d = h.mkdir(ROOT, b"d", (0, 0), 0o755).unwrap();
+    assert_eq!(h.file_attrs(d, FileKind::Procs), Some((0, 0, 0o644)));
+    assert_eq!(h.file_attrs(d, FileKind::Kill), Some((0, 0, 0o200)));
+    h.set_file_attrs(d, None, None, Some(1000), Some(1000));
+    h.set_file_attrs(d, Some(FileKind::Procs), Some(0o664), Some(1000), None);
+    assert_eq!(h.owner(d), Some((1000, 1000)));
+    assert_eq!(h.mode(d), Some(0o755));
+    assert_eq!(h.file_attrs(d, FileKind::Procs), Some((1000, 0, 0o664)));
+    assert_eq!(h.file_attrs(d, FileKind::SubtreeControl), Some((0, 0, 0o644)));
+    h.set_file_attrs(d, None, Some(0o40700), None, None);
+    assert_eq!(h.mode(d), Some(0o700));
+    // a group made by the delegatee is its own, files and all
+    let a = h.mkdir(d, b"a", (1000, 1000), 0o755).unwrap();
+    assert_eq!(h.file_attrs(a, FileKind::Procs), Some((1000, 1000, 0o644)));
+    assert_eq!(h.file_attrs(GroupId::from_raw(999), FileKind::Procs), None);
+}
