@@ -351,6 +351,9 @@ struct Member {
     tasks: u32,
     /// Its tasks in the freezer's sleep.
     frozen: u32,
+    /// Reaped already (the kernel may tell the reap before the exit of
+    /// the last task): that exit keeps no pids charge.
+    reaped: bool,
 }
 
 /// A removed group still charged with processes not yet reaped (Linux's
@@ -893,6 +896,9 @@ impl<K: Ord + Copy> Hierarchy<K> {
     pub fn reaped(&mut self, k: K) {
         if let Some(g) = self.zombies.remove(&k) {
             self.uncharge_pids(g, 1);
+        } else if let Some(m) = self.members.get_mut(&k) {
+            // told before its last task's exit: that exit keeps nothing
+            m.reaped = true;
         }
     }
 
@@ -971,7 +977,8 @@ impl<K: Ord + Copy> Hierarchy<K> {
         let g = if self.exists(g) { g } else { ROOT };
         // (a key reused without its reap seen)
         self.reaped(child);
-        if let Some(old) = self.members.insert(child, Member { group: g, tasks: 1, frozen: 0 }) {
+        if let Some(old) = self.members.insert(child, Member { group: g, tasks: 1, frozen: 0, reaped: false })
+        {
             // (a key reused without its exit seen: the old one goes)
             if let Some(x) = self.groups.get_mut(&old.group) {
                 x.procs.remove(&child);
@@ -1006,7 +1013,7 @@ impl<K: Ord + Copy> Hierarchy<K> {
         if self.members.contains_key(&k) || tasks == 0 {
             return;
         }
-        self.members.insert(k, Member { group: ROOT, tasks, frozen: 0 });
+        self.members.insert(k, Member { group: ROOT, tasks, frozen: 0, reaped: false });
         self.add_tasks(ROOT, u64::from(tasks));
         if let Some(x) = self.groups.get_mut(&ROOT) {
             x.procs.insert(k);
@@ -1022,7 +1029,7 @@ impl<K: Ord + Copy> Hierarchy<K> {
         m.tasks = m.tasks.saturating_sub(1);
         let unfrozen = m.frozen.saturating_sub(m.tasks);
         m.frozen -= unfrozen;
-        let (g, left) = (m.group, m.tasks);
+        let (g, left, reaped) = (m.group, m.tasks, m.reaped);
         if unfrozen != 0
             && let Some(x) = self.groups.get_mut(&g)
         {
@@ -1036,7 +1043,7 @@ impl<K: Ord + Copy> Hierarchy<K> {
             }
         }
         self.sub_tasks(g, 1);
-        if left == 0 && self.exists(g) {
+        if left == 0 && !reaped && self.exists(g) {
             self.add_pids(g, 1);
             if let Some(old) = self.zombies.insert(k, g) {
                 self.uncharge_pids(old, 1);
@@ -1222,7 +1229,12 @@ impl<K: Ord + Copy> Hierarchy<K> {
     /// does nothing.
     pub fn migrate(&mut self, k: K, to: GroupId) -> Result<()> {
         self.vet_destination(to)?;
-        let m = self.members.get(&k).copied().unwrap_or(Member { group: ROOT, tasks: 0, frozen: 0 });
+        let m = self.members.get(&k).copied().unwrap_or(Member {
+            group: ROOT,
+            tasks: 0,
+            frozen: 0,
+            reaped: false,
+        });
         if m.group == to || m.tasks == 0 {
             return Ok(());
         }
@@ -1234,7 +1246,7 @@ impl<K: Ord + Copy> Hierarchy<K> {
         if let Some(x) = self.groups.get_mut(&to) {
             x.procs.insert(k);
         }
-        self.members.insert(k, Member { group: to, tasks: m.tasks, frozen: m.frozen });
+        self.members.insert(k, Member { group: to, tasks: m.tasks, frozen: m.frozen, reaped: m.reaped });
         if m.frozen != 0 {
             // (cgroup_freezer_migrate_task: a frozen task counts at its new group)
             if let Some(x) = self.groups.get_mut(&m.group) {

@@ -599,6 +599,15 @@ fn zombies_keep_their_pids_charge_past_rmdir() {
     assert_eq!(h.pids_charged(ROOT), 1);
     h.reaped(2);
     assert_eq!(h.pids_charged(ROOT), 0);
+    // the reap told before the last task's exit (the exit hook runs after
+    // the table lock, a waiter on another CPU may reap first)
+    let c = h.mkdir(ROOT, b"c", (0, 0), 0o755).unwrap();
+    h.adopt(3, 1);
+    h.migrate(3, c).unwrap();
+    h.reaped(3);
+    h.task_exited(3);
+    assert_eq!(h.pids_charged(c), 0);
+    assert_eq!(h.pids_charged(ROOT), 0);
 }
 
 #[test]
