@@ -994,9 +994,12 @@ impl<K: Ord + Copy> Hierarchy<K> {
     /// A new thread of process `k`, charged to `g` by
     /// [`Hierarchy::charge_fork`]: counted where the process is (the
     /// charge follows it if it moved meanwhile).
+    /// A process that is no longer counted (its last task ended while the
+    /// clone ran: a sibling's exec, then its exit) gets nothing: the
+    /// charge goes back (its zombie's charge stays for the reap).
     pub fn forked_thread(&mut self, k: K, g: GroupId) {
         let Some(m) = self.members.get_mut(&k) else {
-            self.forked_process(k, g);
+            self.sub_tasks(g, 1);
             return;
         };
         m.tasks += 1;

@@ -608,6 +608,17 @@ fn zombies_keep_their_pids_charge_past_rmdir() {
     h.task_exited(3);
     assert_eq!(h.pids_charged(c), 0);
     assert_eq!(h.pids_charged(ROOT), 0);
+    // a thread clone that ends after its process's exit and reap leaves
+    // nothing (the kernel enters it, then finds its record gone)
+    h.adopt(4, 1);
+    h.migrate(4, c).unwrap();
+    let g = h.charge_fork(4).unwrap();
+    h.task_exited(4);
+    h.reaped(4);
+    h.forked_thread(4, g);
+    h.task_exited(4);
+    assert_eq!(h.pids_charged(c), 0);
+    assert!(!h.populated(c));
 }
 
 #[test]

@@ -789,7 +789,11 @@ impl<P: PageTable, A: FrameRefs + Clone + 'static> Vmar<P, A> {
             let take = n.min(e.1);
             // (file pages no more than the entry has, and no fewer than it
             // must give for its file count to stay within its pages)
-            let tf = f.min(e.2).min(take).max(take.saturating_sub(e.1 - e.2)).min(e.2);
+            let mut tf = f.min(e.2).min(take);
+            let must = take.saturating_sub(e.1 - e.2);
+            if tf < must {
+                tf = must;
+            }
             if let Some(c) = &e.0 {
                 c.uncharge(take, tf);
             }
@@ -803,9 +807,11 @@ impl<P: PageTable, A: FrameRefs + Clone + 'static> Vmar<P, A> {
         }
         if n != 0 {
             let take = n.min(self.charged.0);
-            let tf =
-                f.min(self.charged.1).min(take).max(take.saturating_sub(self.charged.0 - self.charged.1));
-            let tf = tf.min(self.charged.1);
+            let mut tf = f.min(self.charged.1).min(take);
+            let must = take.saturating_sub(self.charged.0 - self.charged.1);
+            if tf < must {
+                tf = must;
+            }
             self.charged.0 -= take;
             self.charged.1 -= tf;
             if let Some(c) = &self.charge {
