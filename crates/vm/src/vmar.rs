@@ -360,7 +360,7 @@ pub struct Vmar<P: PageTable, A: FrameRefs + Clone + 'static> {
     /// pages, file pages), oldest first: pages that go are uncharged from
     /// these first (Linux does not move a page's charge when its process
     /// moves; here the count, not the page, is remembered).
-    charged_before: Vec<(Option<Arc<dyn MemCharge>>, usize, usize)>,
+    charged_before: Vec<EarlierCharge>,
     /// The most pages `resident` has been, as far as known: raised when
     /// pages go (Linux's lazy `hiwater_rss`); see [`Vmar::hiwater_pages`].
     hiwater: usize,
@@ -375,6 +375,10 @@ pub struct Vmar<P: PageTable, A: FrameRefs + Clone + 'static> {
     /// whose holder is gone is stale and dropped at the next look.
     pins: Vec<Pin>,
 }
+
+/// A charge made before a [`Vmar::set_charge`]: where (a sink or none),
+/// pages, file pages.
+type EarlierCharge = (Option<Arc<dyn MemCharge>>, usize, usize);
 
 /// A page pinned by [`Vmar::pin_page`]: its frame holds one reference of
 /// the holder's while `holder` lives.
