@@ -28,9 +28,17 @@
 //! sets whether a group and its descendants freeze
 //! ([`Hierarchy::freezing`]); the kernel tells which tasks are in the
 //! freezer's sleep ([`Hierarchy::task_frozen`]), from which `cgroup.events`'
-//! "frozen" follows. Tasks are uncharged at exit (Linux: at release,
-//! so a zombie counts in `pids.current` until it is reaped); no group is
-//! ever dying (`nr_dying_descendants` 0).
+//! "frozen" follows. A process's last task keeps its pids charge until
+//! [`Hierarchy::reaped`] (Linux uncharges at release: a zombie counts in
+//! `pids.current`); `nr_dying_descendants` is 0.
+//!
+//! The memory controller (cgmem40, a domain controller): each group's
+//! [`MemCounters`] (atomics, linked to the parent's) is the
+//! `vm::MemCharge` sink an address space charges its resident pages to;
+//! `memory.current`, `memory.peak`, `memory.events` come from them, and
+//! [`MemCounters::over_limit`] tells the kernel where to run its OOM
+//! killer. chown(2)/chmod(2) of a group's directory and files are kept
+//! ([`Hierarchy::set_file_attrs`], delegation).
 //!
 //! ```
 //! use cgroup::{FileKind, Hierarchy, ROOT};
