@@ -19,7 +19,7 @@ use alloc::sync::Arc;
 use alloc::vec::Vec;
 use core::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 
-use cgroup::{Effect, FileKind, GroupId, Hierarchy, ROOT};
+use cgroup::{Effect, FileKind, GroupId, Hierarchy, MemCounters, MemEvent, ROOT};
 use linux_abi::{Errno, Result};
 use process::pid::Pid;
 
@@ -34,6 +34,13 @@ struct State {
     /// a process entered below one of them meanwhile is killed by
     /// [`created`] before it first runs.
     killing: Vec<GroupId>,
+    /// The last victim of a memory cgroup's OOM killer, while it may still
+    /// hold its memory: no other is chosen meanwhile (Linux's
+    /// oom_evaluate_task aborts while a victim is exiting).
+    mem_victim: Option<Pid>,
+    /// The `nsdelegate` mount option (CGRP_ROOT_NS_DELEGATE): cgroup
+    /// namespaces are delegation boundaries.
+    ns_delegate: bool,
 }
 
 static CG: Ranked<Option<State>> = Ranked::new(LockClass::Cgroups, "cgroup::CG", None);
@@ -44,7 +51,12 @@ static VISIBLE: AtomicBool = AtomicBool::new(false);
 
 fn with<R>(f: impl FnOnce(&mut State) -> R) -> R {
     let mut g = CG.lock();
-    let s = g.get_or_insert_with(|| State { h: Hierarchy::new(), killing: Vec::new() });
+    let s = g.get_or_insert_with(|| State {
+        h: Hierarchy::new(),
+        killing: Vec::new(),
+        mem_victim: None,
+        ns_delegate: false,
+    });
     f(s)
 }
 
@@ -97,6 +109,7 @@ fn adopt(pid: Pid) {
         for &t in &threads {
             table().with_thread(t, |th| th.ext_mut().cgroup_pid = Some(pid));
         }
+        mark_counted(pid);
     }
 }
 
@@ -163,8 +176,8 @@ pub fn charge(pid: Pid, thread: bool, new_ns: bool, into: Option<&dyn vfs::File>
                     return Err(Errno::ENOENT);
                 }
                 for g in [to, s.h.common_ancestor(src, to)] {
-                    let (uid, gid) = s.h.owner(g).unwrap_or((0, 0));
-                    if !cred.permits(false, uid, gid, FileKind::Procs.mode(), 2) {
+                    let (uid, gid, mode) = s.h.file_attrs(g, FileKind::Procs).unwrap_or((0, 0, 0o644));
+                    if !cred.permits(false, uid, gid, mode, 2) {
                         return Err(Errno::EACCES);
                     }
                 }
@@ -209,6 +222,21 @@ pub fn created(c: &Charge, tid: Pid) {
     if table().with_thread(tid, |th| th.ext_mut().cgroup_pid = Some(pid)).is_none() {
         with(|s| s.h.task_exited(pid));
     }
+    if !c.thread {
+        mark_counted(pid);
+        // its address space charges its group from now on (a vfork or
+        // CLONE_VM child shares its parent's, which keeps the parent's
+        // group: Linux's mm owner)
+        let counters = with(|s| s.h.mem_counters(s.h.group_of(pid)));
+        if let (Some(counters), Some(vm)) =
+            (counters, table().with_process(pid, |p| p.vm().cloned()).flatten())
+        {
+            let mut v = vm.lock();
+            if v.charge_sink().is_none() {
+                v.set_charge(Some(counters as Arc<dyn vm::MemCharge>));
+            }
+        }
+    }
     if c.new_ns {
         // copy_cgroup_ns(): rooted at the maker's cgroup
         let _ = table().with_process(pid, |p| p.ns().cgroup.set_root(c.caller_group.raw()));
@@ -229,6 +257,149 @@ pub fn finish(c: Charge) {
 /// (the ended threads' and the live ones'), (0, 0) once reaped.
 fn used(pid: Pid) -> (u64, u64) {
     table().usage(pid).map_or((0, 0), |u| (u.utime_us, u.stime_us))
+}
+
+/// Kept in a counted process's record (`proc::ProcessExt::cgroup_reap`):
+/// dropped when its zombie is reaped (after the table lock is released),
+/// it gives back the pids charge the zombie kept (pids_release).
+#[derive(Debug)]
+pub struct Reap(Pid);
+
+impl Drop for Reap {
+    fn drop(&mut self) {
+        let pid = self.0;
+        with(|s| s.h.reaped(pid));
+    }
+}
+
+/// Process `pid` is counted: its record gets its [`Reap`].
+fn mark_counted(pid: Pid) {
+    let old = table().with_process(pid, |p| p.ext_mut().cgroup_reap.replace(Reap(pid)));
+    // (its own already: nothing to give back; forget it without a drop)
+    if let Some(Some(r)) = old {
+        core::mem::forget(r);
+    }
+}
+
+/// Process `pid`'s address space charges the memory counters of the group
+/// it is in now (after a move: what it charged before stays there).
+fn recharge(pid: Pid) {
+    let counters = with(|s| s.h.mem_counters(s.h.group_of(pid)));
+    if let (Some(counters), Some(vm)) = (counters, table().with_process(pid, |p| p.vm().cloned()).flatten()) {
+        let sink: Arc<dyn vm::MemCharge> = counters;
+        let mut v = vm.lock();
+        if v.charge_sink().is_none_or(|old| !Arc::ptr_eq(old, &sink)) {
+            v.set_charge(Some(sink));
+        }
+    }
+}
+
+// ----- the memory controller's OOM killer -----
+
+/// A charge of process `me`'s address space went over `memory.max` of
+/// group `over` (its number): Linux's memcg OOM (mem_cgroup_out_of_memory).
+/// Nothing is reclaimed here, so the group's OOM killer runs at once: its
+/// "max" and "oom" events are counted, the process below it with the most
+/// resident pages (oom_badness; not one with oom_score_adj -1000 or
+/// exiting) gets SIGKILL and its group's "oom_kill" (with
+/// `memory.oom.group`, every process of the highest such group up to
+/// `over` is killed). While the last victim still holds its memory no
+/// other is chosen. Returns whether a process was killed (or is dying).
+pub fn memcg_oom(me: Pid, over: u64) -> bool {
+    let g = GroupId::from_raw(over);
+    let Some((counters, procs, last)) =
+        with(|s| Some((s.h.mem_counters(g)?, s.h.procs_below(g).ok()?, s.mem_victim)))
+    else {
+        return false;
+    };
+    if let Some(v) = last
+        && (v == me || crate::oom::holds_memory(v))
+    {
+        // still dying: its memory is coming back
+        return true;
+    }
+    counters.event(MemEvent::Max);
+    counters.event(MemEvent::Oom);
+    let total = arch_x86_64::mem::frames::stats().1 as i64;
+    let mut best: Option<(i64, usize, usize, i16, Pid)> = None;
+    for pid in procs {
+        if let Some((points, rss, size, adj)) = crate::oom::badness(pid, total)
+            && best.is_none_or(|(b, ..)| points > b)
+        {
+            best = Some((points, rss, size, adj, pid));
+        }
+        crate::sched::cond_resched();
+    }
+    let Some((_, rss, size, adj, victim)) = best else {
+        log::info!("memory cgroup {over}: over memory.max with no process to kill");
+        return false;
+    };
+    // memory.oom.group: the highest group from the victim's up to `over`
+    // that asks for it is killed whole (mem_cgroup_get_oom_group)
+    let (victim_counters, whole) = with(|s| {
+        let vg = s.h.group_of(victim);
+        let mut whole = None;
+        let mut at = Some(vg);
+        while let Some(a) = at {
+            if s.h.oom_group(a) {
+                whole = Some(a);
+            }
+            if a == g {
+                break;
+            }
+            at = s.h.parent(a);
+        }
+        s.mem_victim = Some(victim);
+        (s.h.mem_counters(vg), whole)
+    });
+    let comm = crate::proc::comm(victim);
+    let uid = table().with_process(victim, |p| p.creds().uid).unwrap_or(0);
+    arch_x86_64::kprintln!(
+        "Memory cgroup out of memory: Killed process {victim} ({}) total-vm:{}kB, anon-rss:{}kB, \
+         file-rss:0kB, shmem-rss:0kB, UID:{uid} oom_score_adj:{adj}",
+        core::str::from_utf8(&comm).unwrap_or("?"),
+        size / 1024,
+        rss * 4
+    );
+    let _ = table().send_signal(victim, signal::SigInfo::kernel(signal::SIGKILL), &Hooks);
+    if let Some(c) = victim_counters {
+        c.event(MemEvent::OomKill);
+    }
+    if let Some(w) = whole {
+        let (all, wc) = with(|s| (s.h.procs_below(w).unwrap_or_default(), s.h.mem_counters(w)));
+        if let Some(c) = wc {
+            c.event(MemEvent::OomGroupKill);
+        }
+        for pid in all {
+            if pid == victim || table().with_process(pid, |p| p.oom_score_adj() == -1000).unwrap_or(true) {
+                continue;
+            }
+            if let Some(c) = with(|s| s.h.mem_counters(s.h.group_of(pid))) {
+                c.event(MemEvent::OomKill);
+            }
+            let _ = table().send_signal(pid, signal::SigInfo::kernel(signal::SIGKILL), &Hooks);
+        }
+    }
+    true
+}
+
+/// memory_max_write's loop after a `memory.max` under the charge of group
+/// `g`: its OOM killer runs until the charge is within the limit, nothing
+/// is left to kill, the writer has a signal, or about a second passed.
+fn enforce_max(g: GroupId, counters: &MemCounters) {
+    let (tid, pid) = crate::eventfd::caller();
+    let deadline = arch_x86_64::time::since_boot_ns() + 1_000_000_000;
+    while counters.current() > counters.max() {
+        let now = arch_x86_64::time::since_boot_ns();
+        if now >= deadline || !memcg_oom(pid, g.raw()) {
+            return;
+        }
+        if crate::proc::sleep_on(tid, &[], || false, Some(now + 10_000_000))
+            .is_err_and(|e| e != Errno::ETIMEDOUT)
+        {
+            return;
+        }
+    }
 }
 
 /// A thread counted for process `pid` exited (its record is gone).
@@ -415,17 +586,20 @@ struct CgFile {
     /// An open cgroup.procs or cgroup.threads: the opener's credentials
     /// (`file->f_cred`), which its writes' permission check uses.
     opener: Option<vfs::Cred>,
+    /// And its cgroup namespace's root (raw; 0 the initial namespace).
+    opener_ns: u64,
 }
 
 impl vfs::SynthNode for CgDir {
     fn lookup(&self, dir: &Arc<vfs::Inode>, name: &[u8]) -> Result<Option<Arc<vfs::Inode>>> {
-        let (child, file, owner) = with(|s| {
-            let owner = s.h.owner(self.g);
+        let (child, file) = with(|s| {
             let child =
                 s.h.child(self.g, name)
                     .map(|c| (c, s.h.owner(c).unwrap_or((0, 0)), s.h.mode(c).unwrap_or(0o755)));
-            let file = FileKind::by_name(name).filter(|&k| s.h.has_file(self.g, k));
-            (child, file, owner)
+            let file = FileKind::by_name(name)
+                .filter(|&k| s.h.has_file(self.g, k))
+                .and_then(|k| Some((k, s.h.file_attrs(self.g, k)?)));
+            (child, file)
         });
         if let Some((c, (uid, gid), mode)) = child {
             let i = vfs::Inode::new_synth(
@@ -439,14 +613,14 @@ impl vfs::SynthNode for CgDir {
             i.set_synth_owner(uid, gid);
             return Ok(Some(i));
         }
-        let (Some(kind), Some((uid, gid))) = (file, owner) else { return Ok(None) };
+        let Some((kind, (uid, gid, mode))) = file else { return Ok(None) };
         let i = vfs::Inode::new_synth(
             dir,
             name,
             vfs::FileType::Regular,
-            kind.mode(),
+            mode,
             file_ino(self.g, kind),
-            Arc::new(CgFile { g: self.g, kind, opener: None }),
+            Arc::new(CgFile { g: self.g, kind, opener: None, opener_ns: 0 }),
         );
         i.set_synth_owner(uid, gid);
         Ok(Some(i))
@@ -494,6 +668,11 @@ impl vfs::SynthNode for CgDir {
     fn as_any(&self) -> Option<&dyn core::any::Any> {
         Some(self)
     }
+
+    /// chown(2)/chmod(2) of the group's directory: kept (delegation).
+    fn set_attrs(&self, perm: Option<u32>, uid: Option<u32>, gid: Option<u32>) {
+        with(|s| s.h.set_file_attrs(self.g, None, perm, uid, gid));
+    }
 }
 
 /// cgroup.procs or cgroup.threads as process `reader` sees the numbers.
@@ -532,6 +711,11 @@ impl vfs::SynthNode for CgFile {
         Some(self.write(data).map(|()| data.len()))
     }
 
+    /// chown(2)/chmod(2) of the file: kept (delegation).
+    fn set_attrs(&self, perm: Option<u32>, uid: Option<u32>, gid: Option<u32>) {
+        with(|s| s.h.set_file_attrs(self.g, Some(self.kind), perm, uid, gid));
+    }
+
     /// cgroup.procs and cgroup.threads keep the opener's credentials
     /// (CVE-2021-4197: __cgroup_procs_write checks with `of->file->f_cred`,
     /// not the writer's, so a privileged writer of an inherited fd cannot
@@ -541,9 +725,10 @@ impl vfs::SynthNode for CgFile {
             return Ok(None);
         }
         let (_, caller) = crate::eventfd::caller();
-        let cred =
-            table().with_process(caller, |p| crate::syscall::fs::vfs_cred(p.creds())).ok_or(Errno::ESRCH)?;
-        Ok(Some(Arc::new(CgFile { g: self.g, kind: self.kind, opener: Some(cred) })))
+        let (cred, ns) = table()
+            .with_process(caller, |p| (crate::syscall::fs::vfs_cred(p.creds()), p.ns().cgroup.root()))
+            .ok_or(Errno::ESRCH)?;
+        Ok(Some(Arc::new(CgFile { g: self.g, kind: self.kind, opener: Some(cred), opener_ns: ns })))
     }
 }
 
@@ -552,6 +737,16 @@ impl CgFile {
         match self.kind {
             FileKind::Procs | FileKind::Threads => self.write_pid(data),
             k => {
+                // cgroup_file_write under nsdelegate: inside a cgroup
+                // namespace, its root group's files are not the
+                // namespace's to write (but cgroup.subtree_control)
+                if k != FileKind::SubtreeControl {
+                    let (_, caller) = crate::eventfd::caller();
+                    let ns = table().with_process(caller, |p| p.ns().cgroup.root()).unwrap_or(0);
+                    if ns != 0 && with(|s| s.ns_delegate && ns_root(ns) == self.g) {
+                        return Err(Errno::EPERM);
+                    }
+                }
                 let r = with(|s| s.h.write(self.g, k, data));
                 if r == Err(Errno::EOPNOTSUPP) {
                     log::info!(
@@ -584,6 +779,11 @@ impl CgFile {
                                 s.killing.swap_remove(i);
                             }
                         });
+                    }
+                    Effect::MemoryOom => {
+                        if let Some(c) = with(|s| s.h.mem_counters(self.g)) {
+                            enforce_max(self.g, &c);
+                        }
                     }
                     Effect::Freeze => {
                         let procs = with(|s| {
@@ -625,9 +825,18 @@ impl CgFile {
             }
             let src = s.h.group_of(pid);
             let common = s.h.common_ancestor(src, self.g);
-            let (uid, gid) = s.h.owner(common).unwrap_or((0, 0));
-            if !cred.permits(false, uid, gid, FileKind::Procs.mode(), 2) {
+            let (uid, gid, mode) = s.h.file_attrs(common, FileKind::Procs).unwrap_or((0, 0, 0o644));
+            if !cred.permits(false, uid, gid, mode, 2) {
                 return Err(Errno::EACCES);
+            }
+            // nsdelegate: both groups must be in the opener's namespace
+            let nsr = ns_root(self.opener_ns);
+            if s.ns_delegate
+                && self.opener_ns != 0
+                && s.h.exists(nsr)
+                && (!s.h.is_descendant(src, nsr) || !s.h.is_descendant(self.g, nsr))
+            {
+                return Err(Errno::ENOENT);
             }
             if threads {
                 return s.h.migrate_thread(pid, self.g);
@@ -639,6 +848,10 @@ impl CgFile {
             }
             Ok(())
         })?;
+        // new pages are charged where it is now
+        if !threads {
+            recharge(pid);
+        }
         // (cgroup_freezer_migrate_task: into or out of a freezing group)
         if FREEZE_ON.load(Ordering::Acquire) {
             kick(&[pid]);
@@ -650,8 +863,16 @@ impl CgFile {
 /// `mount -t cgroup2`: the hierarchy from the caller's cgroup namespace's
 /// root (cgroup_do_get_tree). Once mounted, /proc/PID/cgroup shows the v2
 /// line.
-pub fn new_cgroupfs(pid: Pid) -> Arc<vfs::Inode> {
+pub fn new_cgroupfs(pid: Pid, opts: &[u8]) -> Arc<vfs::Inode> {
     let root = root_of(pid);
+    // apply_cgroup_root_flags: a mount from the initial cgroup namespace
+    // sets or clears nsdelegate for the whole hierarchy; one from another
+    // namespace leaves it
+    let ns_raw = table().with_process(pid, |p| p.ns().cgroup.root()).unwrap_or(0);
+    if ns_raw == 0 {
+        let on = opts.split(|&b| b == b',').any(|o| o == b"nsdelegate");
+        with(|s| s.ns_delegate = on);
+    }
     let (root, mode, owner) = with(|s| {
         let root = if s.h.exists(root) { root } else { ROOT };
         (root, s.h.mode(root).unwrap_or(0o555), s.h.owner(root).unwrap_or((0, 0)))

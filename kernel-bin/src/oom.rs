@@ -31,7 +31,7 @@ pub enum Verdict {
 /// of one of its threads is dropping it: [`releasing`]). Only `pid`'s own
 /// release counts: other exits dropping their memory meanwhile do not
 /// keep a waiter waiting, and a `pid` that is gone holds nothing.
-fn holds_memory(pid: Pid) -> bool {
+pub(crate) fn holds_memory(pid: Pid) -> bool {
     // the record first: an exit enters its slot before it takes the
     // address space out of the record (exit_mm), so a record found
     // without one is seen with its slot still held until the drop ends
@@ -104,7 +104,7 @@ pub fn releasing<R>(pid: Option<Pid>, f: impl FnOnce() -> R) -> R {
 /// its oom_score_adj in thousandths of all pages; `None` for a process not
 /// to be chosen (init, exiting, no memory, oom_score_adj -1000). Also its
 /// resident pages, size and oom_score_adj, for the log line.
-fn badness(pid: Pid, total_pages: i64) -> Option<(i64, usize, usize, i16)> {
+pub(crate) fn badness(pid: Pid, total_pages: i64) -> Option<(i64, usize, usize, i16)> {
     if pid == 1 {
         return None;
     }

@@ -141,6 +141,10 @@ pub struct ProcessExt {
     /// fork's child has new identities and none; exec gives a new program
     /// identity; `syscall::mqueue`).
     pub mq: crate::syscall::mqueue::ProcMq,
+    /// Set once the process is counted in the cgroup hierarchy: dropped
+    /// with the record when the zombie is reaped, it gives back the pids
+    /// charge the zombie kept (`crate::cgroup::Reap`).
+    pub cgroup_reap: Option<crate::cgroup::Reap>,
 }
 
 impl process::seams::RecordExt for ProcessExt {

@@ -621,7 +621,16 @@ fn exception(t: &mut UThread, vector: u8, error_code: u64, cr2: u64) -> Flow {
                 Access::Read
             };
             let space = &t.space;
-            let outcome = t.vm.lock().handle_page_fault_with(cr2 as usize, access, || space_limits(space));
+            let (outcome, over) = {
+                let mut v = t.vm.lock();
+                let outcome = v.handle_page_fault_with(cr2 as usize, access, || space_limits(space));
+                // a memory cgroup's limit passed by this charge (no lock:
+                // a few atomic loads up the groups)
+                (outcome, v.charge_sink().and_then(|c| c.over_limit()))
+            };
+            if let Some(g) = over {
+                crate::cgroup::memcg_oom(t.pid, g);
+            }
             match outcome {
                 FaultOutcome::Resolved => {
                     t.cpu.minor_fault();

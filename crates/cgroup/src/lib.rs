@@ -28,9 +28,17 @@
 //! sets whether a group and its descendants freeze
 //! ([`Hierarchy::freezing`]); the kernel tells which tasks are in the
 //! freezer's sleep ([`Hierarchy::task_frozen`]), from which `cgroup.events`'
-//! "frozen" follows. Tasks are uncharged at exit (Linux: at release,
-//! so a zombie counts in `pids.current` until it is reaped); no group is
-//! ever dying (`nr_dying_descendants` 0).
+//! "frozen" follows. A process's last task keeps its pids charge until
+//! [`Hierarchy::reaped`] (Linux uncharges at release: a zombie counts in
+//! `pids.current`); `nr_dying_descendants` is 0.
+//!
+//! The memory controller (cgmem40, a domain controller): each group's
+//! [`MemCounters`] (atomics, linked to the parent's) is the
+//! `vm::MemCharge` sink an address space charges its resident pages to;
+//! `memory.current`, `memory.peak`, `memory.events` come from them, and
+//! [`MemCounters::over_limit`] tells the kernel where to run its OOM
+//! killer. chown(2)/chmod(2) of a group's directory and files are kept
+//! ([`Hierarchy::set_file_attrs`], delegation).
 //!
 //! ```
 //! use cgroup::{FileKind, Hierarchy, ROOT};
@@ -51,9 +59,13 @@
 
 extern crate alloc;
 
+mod mem;
 pub mod parse;
 
+pub use mem::{MEM_MAX, MemCounters, MemEvent};
+
 use alloc::collections::{BTreeMap, BTreeSet};
+use alloc::sync::Arc;
 use alloc::vec::Vec;
 use core::fmt::Write as _;
 
@@ -84,8 +96,12 @@ pub const PIDS: u32 = 1;
 /// The cpu controller's bit (its files; nothing is throttled or weighed).
 pub const CPU: u32 = 2;
 
+/// The memory controller's bit (a domain controller: the
+/// no-internal-process rule applies to it).
+pub const MEMORY: u32 = 4;
+
 /// The controllers offered, by name and bit, in Linux's order.
-pub const CONTROLLERS: &[(&str, u32)] = &[("cpu", CPU), ("pids", PIDS)];
+pub const CONTROLLERS: &[(&str, u32)] = &[("cpu", CPU), ("memory", MEMORY), ("pids", PIDS)];
 
 /// The controllers that are threaded (Linux's `cgrp_dfl_threaded_ss_mask`).
 const THREADED: u32 = PIDS | CPU;
@@ -129,6 +145,31 @@ pub enum FileKind {
     CpuWeight,
     /// `cpu.max` (where the cpu controller is on, not on the root).
     CpuMax,
+    /// `memory.current` (where the memory controller is on, as every
+    /// `memory.*` file; not on the root): bytes charged here and below.
+    MemoryCurrent,
+    /// `memory.min` (kept; nothing is reclaimed here).
+    MemoryMin,
+    /// `memory.low` (kept).
+    MemoryLow,
+    /// `memory.high` (kept; nothing is throttled).
+    MemoryHigh,
+    /// `memory.max`: over it the group's OOM killer runs.
+    MemoryMax,
+    /// `memory.peak`.
+    MemoryPeak,
+    /// `memory.events`.
+    MemoryEvents,
+    /// `memory.events.local`.
+    MemoryEventsLocal,
+    /// `memory.stat` (anon and file).
+    MemoryStat,
+    /// `memory.swap.current` (no swap: 0).
+    MemorySwapCurrent,
+    /// `memory.swap.max` (kept).
+    MemorySwapMax,
+    /// `memory.oom.group`: the OOM killer kills the whole group.
+    MemoryOomGroup,
     /// `pids.max` (where the pids controller is on, not on the root).
     PidsMax,
     /// `pids.current`.
@@ -139,7 +180,7 @@ pub enum FileKind {
 
 impl FileKind {
     /// Every kind, in the order a directory lists them.
-    pub const ALL: [FileKind; 17] = [
+    pub const ALL: [FileKind; 29] = [
         FileKind::Type,
         FileKind::Procs,
         FileKind::Threads,
@@ -154,6 +195,18 @@ impl FileKind {
         FileKind::CpuStat,
         FileKind::CpuWeight,
         FileKind::CpuMax,
+        FileKind::MemoryCurrent,
+        FileKind::MemoryMin,
+        FileKind::MemoryLow,
+        FileKind::MemoryHigh,
+        FileKind::MemoryMax,
+        FileKind::MemoryPeak,
+        FileKind::MemoryEvents,
+        FileKind::MemoryEventsLocal,
+        FileKind::MemoryStat,
+        FileKind::MemorySwapCurrent,
+        FileKind::MemorySwapMax,
+        FileKind::MemoryOomGroup,
         FileKind::PidsCurrent,
         FileKind::PidsEvents,
         FileKind::PidsMax,
@@ -176,6 +229,18 @@ impl FileKind {
             FileKind::CpuStat => "cpu.stat",
             FileKind::CpuWeight => "cpu.weight",
             FileKind::CpuMax => "cpu.max",
+            FileKind::MemoryCurrent => "memory.current",
+            FileKind::MemoryMin => "memory.min",
+            FileKind::MemoryLow => "memory.low",
+            FileKind::MemoryHigh => "memory.high",
+            FileKind::MemoryMax => "memory.max",
+            FileKind::MemoryPeak => "memory.peak",
+            FileKind::MemoryEvents => "memory.events",
+            FileKind::MemoryEventsLocal => "memory.events.local",
+            FileKind::MemoryStat => "memory.stat",
+            FileKind::MemorySwapCurrent => "memory.swap.current",
+            FileKind::MemorySwapMax => "memory.swap.max",
+            FileKind::MemoryOomGroup => "memory.oom.group",
             FileKind::PidsMax => "pids.max",
             FileKind::PidsCurrent => "pids.current",
             FileKind::PidsEvents => "pids.events",
@@ -188,6 +253,12 @@ impl FileKind {
         match self {
             FileKind::Controllers | FileKind::Events | FileKind::Stat | FileKind::CpuStat => 0o444,
             FileKind::PidsCurrent | FileKind::PidsEvents => 0o444,
+            FileKind::MemoryCurrent
+            | FileKind::MemoryPeak
+            | FileKind::MemoryEvents
+            | FileKind::MemoryEventsLocal
+            | FileKind::MemoryStat
+            | FileKind::MemorySwapCurrent => 0o444,
             FileKind::Kill => 0o200,
             _ => 0o644,
         }
@@ -216,6 +287,10 @@ pub enum Effect {
     /// `cgroup.kill`: SIGKILL every process of the group and its
     /// descendants ([`Hierarchy::procs_below`]).
     Kill,
+    /// `memory.max` was set below the group's charge (memory_max_write):
+    /// the kernel runs the group's OOM killer until it is under the limit
+    /// or nothing is left to kill.
+    MemoryOom,
 }
 
 /// One group.
@@ -225,6 +300,10 @@ struct Group<K> {
     level: u32,
     owner: (u32, u32),
     mode: u32,
+    /// Each file's owner and permission bits (kernfs keeps a chown or
+    /// chmod of a file: systemd's `Delegate=` hands `cgroup.procs`,
+    /// `cgroup.subtree_control` and `cgroup.threads` over that way).
+    files: [(u32, u32, u32); FileKind::ALL.len()],
     children: BTreeMap<Vec<u8>, GroupId>,
     subtree_control: u32,
     /// The processes with live tasks here.
@@ -255,6 +334,21 @@ struct Group<K> {
     nr_descendants: u32,
     pids_max: i64,
     pids_events: i64,
+    /// The pids charge here and below: live tasks and forks under way as
+    /// `subtree_tasks`, plus processes whose last task ended and that are
+    /// not yet reaped (pids_release uncharges at release_task).
+    pids: u64,
+    /// The memory counters of the group (shared with the address spaces
+    /// charging here).
+    mem: Arc<MemCounters>,
+    /// `memory.min`, `memory.low`, `memory.high`, `memory.swap.max`
+    /// (pages; kept, not applied).
+    mem_min: u64,
+    mem_low: u64,
+    mem_high: u64,
+    swap_max: u64,
+    /// `memory.oom.group`.
+    oom_group: bool,
     /// `cpu.weight` (1..=10000).
     cpu_weight: u64,
     /// `cpu.max`: quota (`None`: "max") and period, µs.
@@ -272,6 +366,9 @@ struct Member {
     /// to the group it left ([`Hierarchy::migrate_charging`]); only the
     /// time since counts here.
     base: (u64, u64),
+    /// Reaped already (the kernel may tell the reap before the exit of
+    /// the last task): that exit keeps no pids charge.
+    reaped: bool,
 }
 
 /// `used` less `base`, each part (CPU time since a process came).
@@ -279,10 +376,23 @@ fn since(used: (u64, u64), base: (u64, u64)) -> (u64, u64) {
     (used.0.saturating_sub(base.0), used.1.saturating_sub(base.1))
 }
 
+/// A removed group still charged with processes not yet reaped (Linux's
+/// dying cgroup, whose css a zombie's css_set keeps): its parent (live or
+/// dying) and the charge left.
+struct Dying {
+    parent: GroupId,
+    pids: u64,
+}
+
 /// A cgroup v2 hierarchy and the processes in it, keyed by `K`.
 pub struct Hierarchy<K> {
     groups: BTreeMap<GroupId, Group<K>>,
     members: BTreeMap<K, Member>,
+    /// Processes whose last task ended, not yet reaped: the group that
+    /// keeps their pids charge.
+    zombies: BTreeMap<K, GroupId>,
+    /// Removed groups still charged by zombies.
+    dying: BTreeMap<GroupId, Dying>,
     next: u64,
 }
 
@@ -292,13 +402,21 @@ impl<K: Ord + Copy> Default for Hierarchy<K> {
     }
 }
 
-fn group<K>(parent: Option<GroupId>, name: Vec<u8>, level: u32, owner: (u32, u32), mode: u32) -> Group<K> {
+fn group<K>(
+    parent: Option<GroupId>,
+    name: Vec<u8>,
+    level: u32,
+    owner: (u32, u32),
+    mode: u32,
+    mem: Arc<MemCounters>,
+) -> Group<K> {
     Group {
         parent,
         name,
         level,
         owner,
         mode,
+        files: FileKind::ALL.map(|k| (owner.0, owner.1, k.mode())),
         children: BTreeMap::new(),
         subtree_control: 0,
         procs: BTreeSet::new(),
@@ -315,6 +433,13 @@ fn group<K>(parent: Option<GroupId>, name: Vec<u8>, level: u32, owner: (u32, u32
         nr_descendants: 0,
         pids_max: PIDS_MAX,
         pids_events: 0,
+        pids: 0,
+        mem,
+        mem_min: 0,
+        mem_low: 0,
+        mem_high: MEM_MAX,
+        swap_max: MEM_MAX,
+        oom_group: false,
         cpu_weight: 100,
         cpu_max: (None, CPU_PERIOD_US),
     }
@@ -365,8 +490,15 @@ impl<K: Ord + Copy> Hierarchy<K> {
     /// A hierarchy with the root group alone (owned by root), no process.
     pub fn new() -> Self {
         let mut groups = BTreeMap::new();
-        groups.insert(ROOT, group(None, Vec::new(), 0, (0, 0), 0o555));
-        Hierarchy { groups, members: BTreeMap::new(), next: ROOT.0 + 1 }
+        groups
+            .insert(ROOT, group(None, Vec::new(), 0, (0, 0), 0o555, Arc::new(MemCounters::new(ROOT, None))));
+        Hierarchy {
+            groups,
+            members: BTreeMap::new(),
+            zombies: BTreeMap::new(),
+            dying: BTreeMap::new(),
+            next: ROOT.0 + 1,
+        }
     }
 
     fn g(&self, g: GroupId) -> Result<&Group<K>> {
@@ -402,6 +534,39 @@ impl<K: Ord + Copy> Hierarchy<K> {
     /// the umask), as kernfs_create_dir keeps it; 0555 for the root.
     pub fn mode(&self, g: GroupId) -> Option<u32> {
         self.groups.get(&g).map(|x| x.mode)
+    }
+
+    /// The owner (uid, gid) and permission bits of `g`'s file `kind`: its
+    /// maker's ids and the file's mode unless chown(2) or chmod(2) changed
+    /// them ([`Hierarchy::set_file_attrs`]).
+    pub fn file_attrs(&self, g: GroupId, kind: FileKind) -> Option<(u32, u32, u32)> {
+        self.groups.get(&g).map(|x| x.files[kind.index()])
+    }
+
+    /// chown(2)/chmod(2) of `g`'s directory (`kind` `None`) or of its file
+    /// `kind`: kept for the inodes later lookups make. `None` leaves a
+    /// value alone.
+    pub fn set_file_attrs(
+        &mut self,
+        g: GroupId,
+        kind: Option<FileKind>,
+        perm: Option<u32>,
+        uid: Option<u32>,
+        gid: Option<u32>,
+    ) {
+        let Some(x) = self.groups.get_mut(&g) else { return };
+        match kind {
+            None => {
+                x.owner = (uid.unwrap_or(x.owner.0), gid.unwrap_or(x.owner.1));
+                if let Some(p) = perm {
+                    x.mode = p & 0o7777;
+                }
+            }
+            Some(k) => {
+                let f = &mut x.files[k.index()];
+                *f = (uid.unwrap_or(f.0), gid.unwrap_or(f.1), perm.map_or(f.2, |p| p & 0o7777));
+            }
+        }
     }
 
     /// The child `name` of `g`.
@@ -448,6 +613,18 @@ impl<K: Ord + Copy> Hierarchy<K> {
             FileKind::Events | FileKind::Type | FileKind::Freeze | FileKind::Kill => !root,
             FileKind::PidsMax | FileKind::PidsCurrent | FileKind::PidsEvents => self.pids_on(g),
             FileKind::CpuWeight | FileKind::CpuMax => self.on(g, CPU),
+            FileKind::MemoryCurrent
+            | FileKind::MemoryMin
+            | FileKind::MemoryLow
+            | FileKind::MemoryHigh
+            | FileKind::MemoryMax
+            | FileKind::MemoryPeak
+            | FileKind::MemoryEvents
+            | FileKind::MemoryEventsLocal
+            | FileKind::MemoryStat
+            | FileKind::MemorySwapCurrent
+            | FileKind::MemorySwapMax
+            | FileKind::MemoryOomGroup => self.on(g, MEMORY),
             _ => self.exists(g),
         }
     }
@@ -486,8 +663,9 @@ impl<K: Ord + Copy> Hierarchy<K> {
         let key = copy_bytes(name)?;
         let lvl = p.level + 1;
         let pe = p.e_freeze;
+        let mem = Arc::new(MemCounters::new(id, Some(p.mem.clone())));
         self.next += 1;
-        let mut c = group(Some(parent), n, lvl, owner, mode & 0o7777);
+        let mut c = group(Some(parent), n, lvl, owner, mode & 0o7777, mem);
         // cgroup_create: a child of a freezing group freezes (and, empty,
         // is frozen)
         c.e_freeze = pe;
@@ -518,7 +696,12 @@ impl<K: Ord + Copy> Hierarchy<K> {
         }
         let name = x.name.clone();
         let was_frozen = x.frozen;
+        let pids = x.pids;
         self.groups.remove(&g);
+        if pids != 0 {
+            // zombies still charged here: it dies when they are reaped
+            self.dying.insert(g, Dying { parent, pids });
+        }
         if let Some(p) = self.groups.get_mut(&parent) {
             p.children.remove(&name);
             if was_frozen {
@@ -595,6 +778,17 @@ impl<K: Ord + Copy> Hierarchy<K> {
         Ok(out)
     }
 
+    /// The memory counters of `g` (an address space of a process in `g`
+    /// charges its resident pages to them).
+    pub fn mem_counters(&self, g: GroupId) -> Option<Arc<MemCounters>> {
+        self.groups.get(&g).map(|x| x.mem.clone())
+    }
+
+    /// `memory.oom.group` of `g`.
+    pub fn oom_group(&self, g: GroupId) -> bool {
+        self.groups.get(&g).is_some_and(|x| x.oom_group)
+    }
+
     /// Whether `g` or a group below it has a live task.
     pub fn populated(&self, g: GroupId) -> bool {
         self.groups.get(&g).is_some_and(|x| x.subtree_tasks != 0)
@@ -663,6 +857,7 @@ impl<K: Ord + Copy> Hierarchy<K> {
         while let Some(a) = at {
             let Some(x) = self.groups.get_mut(&a) else { break };
             x.subtree_tasks += n;
+            x.pids += n;
             at = x.parent;
         }
     }
@@ -672,8 +867,62 @@ impl<K: Ord + Copy> Hierarchy<K> {
         while let Some(a) = at {
             let Some(x) = self.groups.get_mut(&a) else { break };
             x.subtree_tasks = x.subtree_tasks.saturating_sub(n);
+            x.pids = x.pids.saturating_sub(n);
             at = x.parent;
         }
+    }
+
+    /// `n` pids charges more at live group `g` and up (a zombie's).
+    fn add_pids(&mut self, g: GroupId, n: u64) {
+        let mut at = Some(g);
+        while let Some(a) = at {
+            let Some(x) = self.groups.get_mut(&a) else { break };
+            x.pids += n;
+            at = x.parent;
+        }
+    }
+
+    /// `n` pids charges less at `g` (live or dying) and up; a dying group
+    /// whose charge is gone is forgotten.
+    fn uncharge_pids(&mut self, g: GroupId, n: u64) {
+        let mut at = g;
+        loop {
+            if self.groups.contains_key(&at) {
+                let mut a = Some(at);
+                while let Some(b) = a {
+                    let Some(x) = self.groups.get_mut(&b) else { break };
+                    x.pids = x.pids.saturating_sub(n);
+                    a = x.parent;
+                }
+                return;
+            }
+            let Some(d) = self.dying.get_mut(&at) else { return };
+            d.pids = d.pids.saturating_sub(n);
+            let parent = d.parent;
+            if d.pids == 0 {
+                self.dying.remove(&at);
+            }
+            at = parent;
+        }
+    }
+
+    /// Process `k`, whose last task ended, was reaped (release_task of its
+    /// leader): its pids charge goes (pids_release). Until then it counts
+    /// in `pids.current` and against `pids.max` of its group, as a zombie
+    /// does on Linux.
+    pub fn reaped(&mut self, k: K) {
+        if let Some(g) = self.zombies.remove(&k) {
+            self.uncharge_pids(g, 1);
+        } else if let Some(m) = self.members.get_mut(&k) {
+            // told before its last task's exit: that exit keeps nothing
+            m.reaped = true;
+        }
+    }
+
+    /// The pids charge of `g` and below (`pids.current`: live tasks, forks
+    /// under way and zombies).
+    pub fn pids_charged(&self, g: GroupId) -> u64 {
+        self.groups.get(&g).map_or(0, |x| x.pids)
     }
 
     /// Before a fork or thread creation by process `parent`: charges one
@@ -712,7 +961,7 @@ impl<K: Ord + Copy> Hierarchy<K> {
         let mut limited = false;
         while let Some(a) = at {
             let x = self.g(a)?;
-            if self.pids_on(a) && (x.subtree_tasks as i64).saturating_add(1) > x.pids_max {
+            if self.pids_on(a) && (x.pids as i64).saturating_add(1) > x.pids_max {
                 limited = true;
                 break;
             }
@@ -743,7 +992,10 @@ impl<K: Ord + Copy> Hierarchy<K> {
     /// [`Hierarchy::charge_fork`], is in `g`.
     pub fn forked_process(&mut self, child: K, g: GroupId) {
         let g = if self.exists(g) { g } else { ROOT };
-        if let Some(old) = self.members.insert(child, Member { group: g, tasks: 1, frozen: 0, base: (0, 0) })
+        // (a key reused without its reap seen)
+        self.reaped(child);
+        if let Some(old) =
+            self.members.insert(child, Member { group: g, tasks: 1, frozen: 0, base: (0, 0), reaped: false })
         {
             // (a key reused without its exit seen: the old one goes)
             if let Some(x) = self.groups.get_mut(&old.group) {
@@ -760,9 +1012,12 @@ impl<K: Ord + Copy> Hierarchy<K> {
     /// A new thread of process `k`, charged to `g` by
     /// [`Hierarchy::charge_fork`]: counted where the process is (the
     /// charge follows it if it moved meanwhile).
+    /// A process that is no longer counted (its last task ended while the
+    /// clone ran: a sibling's exec, then its exit) gets nothing: the
+    /// charge goes back (its zombie's charge stays for the reap).
     pub fn forked_thread(&mut self, k: K, g: GroupId) {
         let Some(m) = self.members.get_mut(&k) else {
-            self.forked_process(k, g);
+            self.sub_tasks(g, 1);
             return;
         };
         m.tasks += 1;
@@ -779,15 +1034,17 @@ impl<K: Ord + Copy> Hierarchy<K> {
         if self.members.contains_key(&k) || tasks == 0 {
             return;
         }
-        self.members.insert(k, Member { group: ROOT, tasks, frozen: 0, base: (0, 0) });
+        self.members.insert(k, Member { group: ROOT, tasks, frozen: 0, base: (0, 0), reaped: false });
         self.add_tasks(ROOT, u64::from(tasks));
         if let Some(x) = self.groups.get_mut(&ROOT) {
             x.procs.insert(k);
         }
     }
 
-    /// A task of process `k` ended: its charge and its count go; with its
-    /// last task the process leaves its group (`true`).
+    /// A task of process `k` ended: its count and its pids charge go; with
+    /// its last task the process leaves its group (`true`; no longer
+    /// populating it, as cgroup_exit) but keeps one pids charge there until
+    /// [`Hierarchy::reaped`] (Linux uncharges the leader at release).
     pub fn task_exited(&mut self, k: K) -> bool {
         let Some(m) = self.members.get(&k) else { return false };
         let last = m.tasks <= 1;
@@ -826,7 +1083,7 @@ impl<K: Ord + Copy> Hierarchy<K> {
         m.tasks = m.tasks.saturating_sub(1);
         let unfrozen = m.frozen.saturating_sub(m.tasks);
         m.frozen -= unfrozen;
-        let (g, left) = (m.group, m.tasks);
+        let (g, left, reaped) = (m.group, m.tasks, m.reaped);
         if unfrozen != 0
             && let Some(x) = self.groups.get_mut(&g)
         {
@@ -840,6 +1097,12 @@ impl<K: Ord + Copy> Hierarchy<K> {
             }
         }
         self.sub_tasks(g, 1);
+        if left == 0 && !reaped && self.exists(g) {
+            self.add_pids(g, 1);
+            if let Some(old) = self.zombies.insert(k, g) {
+                self.uncharge_pids(old, 1);
+            }
+        }
     }
 
     /// Process `k`, whose last task has ended, used `user_us` and `sys_us`
@@ -1042,6 +1305,7 @@ impl<K: Ord + Copy> Hierarchy<K> {
             tasks: 0,
             frozen: 0,
             base: (0, 0),
+            reaped: false,
         });
         if m.group == to || m.tasks == 0 {
             return Ok(());
@@ -1054,7 +1318,10 @@ impl<K: Ord + Copy> Hierarchy<K> {
         if let Some(x) = self.groups.get_mut(&to) {
             x.procs.insert(k);
         }
-        self.members.insert(k, Member { group: to, tasks: m.tasks, frozen: m.frozen, base: m.base });
+        self.members.insert(
+            k,
+            Member { group: to, tasks: m.tasks, frozen: m.frozen, base: m.base, reaped: m.reaped },
+        );
         if m.frozen != 0 {
             // (cgroup_freezer_migrate_task: a frozen task counts at its new group)
             if let Some(x) = self.groups.get_mut(&m.group) {
@@ -1133,7 +1400,28 @@ impl<K: Ord + Copy> Hierarchy<K> {
                     text(format_args!("{}\n", x.pids_max))
                 }
             }
-            FileKind::PidsCurrent => text(format_args!("{}\n", x.subtree_tasks)),
+            FileKind::PidsCurrent => text(format_args!("{}\n", x.pids)),
+            FileKind::MemoryCurrent => text(format_args!("{}\n", x.mem.current() * 4096)),
+            FileKind::MemoryPeak => text(format_args!("{}\n", x.mem.peak() * 4096)),
+            FileKind::MemoryMax => mem_limit(x.mem.max()),
+            FileKind::MemoryMin => mem_limit(x.mem_min),
+            FileKind::MemoryLow => mem_limit(x.mem_low),
+            FileKind::MemoryHigh => mem_limit(x.mem_high),
+            FileKind::MemorySwapMax => mem_limit(x.swap_max),
+            FileKind::MemorySwapCurrent => copy_bytes(b"0\n"),
+            FileKind::MemoryOomGroup => text(format_args!("{}\n", u8::from(x.oom_group))),
+            FileKind::MemoryEvents | FileKind::MemoryEventsLocal => {
+                let local = kind == FileKind::MemoryEventsLocal;
+                let mut t = Text(Vec::new());
+                for e in MemEvent::ALL {
+                    writeln!(t, "{} {}", e.name(), x.mem.events(e, local)).map_err(|_| Errno::ENOMEM)?;
+                }
+                Ok(t.0)
+            }
+            FileKind::MemoryStat => {
+                let (cur, file) = (x.mem.current(), x.mem.file());
+                text(format_args!("anon {}\nfile {}\n", cur.saturating_sub(file) * 4096, file * 4096))
+            }
             FileKind::CpuWeight => text(format_args!("{}\n", x.cpu_weight)),
             FileKind::CpuMax => match x.cpu_max {
                 (None, period) => text(format_args!("max {period}\n")),
@@ -1203,6 +1491,32 @@ impl<K: Ord + Copy> Hierarchy<K> {
                 self.g_mut(g)?.cpu_max = m;
                 Ok(Effect::None)
             }
+            FileKind::MemoryMax => {
+                let v = parse::memparse_pages(s)?;
+                let x = self.g(g)?;
+                x.mem.set_max(v);
+                Ok(if x.mem.current() > v { Effect::MemoryOom } else { Effect::None })
+            }
+            FileKind::MemoryMin | FileKind::MemoryLow | FileKind::MemoryHigh | FileKind::MemorySwapMax => {
+                let v = parse::memparse_pages(s)?;
+                let x = self.g_mut(g)?;
+                match kind {
+                    FileKind::MemoryMin => x.mem_min = v,
+                    FileKind::MemoryLow => x.mem_low = v,
+                    FileKind::MemoryHigh => x.mem_high = v,
+                    _ => x.swap_max = v,
+                }
+                Ok(Effect::None)
+            }
+            FileKind::MemoryOomGroup => {
+                // memory_oom_group_write: kstrtoint, then 0 or 1 (EINVAL)
+                let v = parse::kstrtoint(s)?;
+                if !(0..=1).contains(&v) {
+                    return Err(Errno::EINVAL);
+                }
+                self.g_mut(g)?.oom_group = v == 1;
+                Ok(Effect::None)
+            }
             FileKind::Kill => {
                 if parse::kstrtoint(s)? != 1 {
                     return Err(Errno::ERANGE);
@@ -1267,10 +1581,13 @@ impl<K: Ord + Copy> Hierarchy<K> {
                 }
             }
         }
-        // (cgroup_vet_subtree_control_enable: only threaded controllers
-        // are offered, to which the no-internal-process rule does not
-        // apply)
-        let children: Vec<GroupId> = if disable & (PIDS | CPU) != 0 {
+        // cgroup_vet_subtree_control_enable: a domain controller is not
+        // enabled for the children of a group with processes of its own
+        // (the no-internal-process rule; the root is exempt)
+        if enable & !THREADED != 0 && x.parent.is_some() && x.own_tasks != 0 {
+            return Err(Errno::EBUSY);
+        }
+        let children: Vec<GroupId> = if disable & (PIDS | CPU | MEMORY) != 0 {
             let mut v = Vec::new();
             v.try_reserve_exact(x.children.len()).map_err(|_| Errno::ENOMEM)?;
             v.extend(x.children.values().copied());
@@ -1291,9 +1608,28 @@ impl<K: Ord + Copy> Hierarchy<K> {
                     c.cpu_weight = 100;
                     c.cpu_max = (None, CPU_PERIOD_US);
                 }
+                if disable & MEMORY != 0 {
+                    // (a new css when enabled again: the charges stay,
+                    // which the parent's counters hold anyway)
+                    c.mem.reset();
+                    c.mem_min = 0;
+                    c.mem_low = 0;
+                    c.mem_high = MEM_MAX;
+                    c.swap_max = MEM_MAX;
+                    c.oom_group = false;
+                }
             }
         }
         Ok(())
+    }
+}
+
+/// A memory limit's text (seq_puts_memcg_tunable): "max" or bytes.
+fn mem_limit(pages: u64) -> Result<Vec<u8>> {
+    if pages >= i64::MAX as u64 / 4096 {
+        copy_bytes(b"max\n")
+    } else {
+        text(format_args!("{}\n", pages * 4096))
     }
 }
 

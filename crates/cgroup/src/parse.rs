@@ -119,6 +119,67 @@ pub fn cpu_max(data: &[u8], period: u64) -> Result<(Option<u64>, u64)> {
     Ok((quota, period))
 }
 
+/// `simple_strtoull(s, &end, 0)`: the radix from the prefix as
+/// [`kstrtoull`], as many digits as there are (none: 0), wrapping on
+/// overflow; the value and what follows the digits.
+fn simple_strtoull(s: &[u8]) -> (u64, &[u8]) {
+    let (radix, digits) = if s.len() >= 3 && s[0] == b'0' && (s[1] | 0x20) == b'x' && s[2].is_ascii_hexdigit()
+    {
+        (16, &s[2..])
+    } else if s.first() == Some(&b'0') {
+        (8, s)
+    } else {
+        (10, s)
+    };
+    let mut v: u64 = 0;
+    let mut n = 0;
+    for &b in digits {
+        let d = match b {
+            b'0'..=b'9' => u64::from(b - b'0'),
+            b'a'..=b'f' => u64::from(b - b'a' + 10),
+            b'A'..=b'F' => u64::from(b - b'A' + 10),
+            _ => break,
+        };
+        if d >= radix {
+            break;
+        }
+        v = v.wrapping_mul(radix).wrapping_add(d);
+        n += 1;
+    }
+    if n == 0 && radix != 8 {
+        return (0, s);
+    }
+    (v, &digits[n..])
+}
+
+/// `page_counter_memparse(buf, "max", &pages)` (mm/page_counter.c) of a
+/// stripped write: "max" is `u64::MAX`; else lib/cmdline.c's `memparse`
+/// (a number, then an optional K, M, G, T, P or E in either case), in 4 KiB
+/// pages rounded down. `EINVAL` when anything follows. (An empty write is
+/// 0, as on Linux.)
+pub fn memparse_pages(s: &[u8]) -> Result<u64> {
+    if s == b"max" {
+        return Ok(u64::MAX);
+    }
+    let (v, rest) = simple_strtoull(s);
+    let (shift, rest) = match rest.first().map(|b| b | 0x20) {
+        Some(b'k') => (10, &rest[1..]),
+        Some(b'm') => (20, &rest[1..]),
+        Some(b'g') => (30, &rest[1..]),
+        Some(b't') => (40, &rest[1..]),
+        Some(b'p') => (50, &rest[1..]),
+        Some(b'e') => (60, &rest[1..]),
+        _ => (0, rest),
+    };
+    if !rest.is_empty() {
+        return Err(Errno::EINVAL);
+    }
+    // (memparse's shifts drop the high bits, as `ret <<= 10` does)
+    let bytes = if shift == 0 { v } else { v.wrapping_shl(shift) };
+    // PAGE_COUNTER_MAX is LONG_MAX / PAGE_SIZE on 64-bit
+    Ok((bytes / 4096).min(i64::MAX as u64 / 4096))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -146,5 +207,26 @@ mod tests {
         assert_eq!(kstrtoll(b"-9223372036854775808"), Ok(i64::MIN));
         assert_eq!(kstrtoll(b"-9223372036854775809"), Err(Errno::ERANGE));
         assert_eq!(kstrtoll(b"9223372036854775808"), Err(Errno::ERANGE));
+    }
+
+    #[test]
+    fn memparse() {
+        assert_eq!(memparse_pages(b"max"), Ok(u64::MAX));
+        assert_eq!(memparse_pages(b"1000000"), Ok(244));
+        assert_eq!(memparse_pages(b"16M"), Ok(4096));
+        assert_eq!(memparse_pages(b"16m"), Ok(4096));
+        assert_eq!(memparse_pages(b"1k"), Ok(0));
+        assert_eq!(memparse_pages(b"8K"), Ok(2));
+        assert_eq!(memparse_pages(b"0x2000"), Ok(2));
+        assert_eq!(memparse_pages(b"010000"), Ok(1));
+        assert_eq!(memparse_pages(b""), Ok(0));
+        assert_eq!(memparse_pages(b"0"), Ok(0));
+        assert_eq!(memparse_pages(b"1G"), Ok(262144));
+        assert_eq!(memparse_pages(b"abc"), Err(Errno::EINVAL));
+        assert_eq!(memparse_pages(b"16MB"), Err(Errno::EINVAL));
+        assert_eq!(memparse_pages(b"-1"), Err(Errno::EINVAL));
+        // (simple_strtoull wraps)
+        assert_eq!(memparse_pages(b"99999999999999999999"), Ok(1_896_064_363_147_519));
+        assert_eq!(memparse_pages(b"9E"), Ok(i64::MAX as u64 / 4096));
     }
 }

@@ -33,7 +33,7 @@ fn files_of_root_and_child() {
     );
     assert_eq!(h.files(a).count(), 12);
     assert_eq!(h.owner(a), Some((1000, 1000)));
-    assert_eq!(read(&h, ROOT, FileKind::Controllers), "cpu pids\n");
+    assert_eq!(read(&h, ROOT, FileKind::Controllers), "cpu memory pids\n");
     assert_eq!(read(&h, ROOT, FileKind::SubtreeControl), "");
     assert_eq!(read(&h, a, FileKind::Controllers), "");
     assert_eq!(read(&h, a, FileKind::Type), "domain\n");
@@ -137,6 +137,12 @@ fn pids_limit_and_events() {
     assert_eq!(read(&h, a, FileKind::PidsEvents), "max 3\n");
     h.task_exited(2);
     assert_eq!(h.group_of(2), ROOT);
+    // the zombie counts until it is reaped (pids_release)
+    assert_eq!(read(&h, a, FileKind::PidsCurrent), "2\n");
+    assert_eq!(read(&h, b, FileKind::Events), "populated 0\nfrozen 0\n");
+    assert_eq!(h.charge_fork(1), Err(Errno::EAGAIN));
+    h.reaped(2);
+    assert_eq!(read(&h, a, FileKind::PidsCurrent), "1\n");
     let g = h.charge_fork(1).unwrap();
     h.forked_thread(1, g);
     assert_eq!(read(&h, a, FileKind::PidsCurrent), "2\n");
@@ -168,7 +174,7 @@ fn subtree_control_and_internal_processes() {
     let mut h = h();
     let a = h.mkdir(ROOT, b"a", (0, 0), 0o755).unwrap();
     let b = h.mkdir(a, b"b", (0, 0), 0o755).unwrap();
-    assert_eq!(h.write(ROOT, FileKind::SubtreeControl, b"+memory"), Err(Errno::EINVAL));
+    assert_eq!(h.write(ROOT, FileKind::SubtreeControl, b"+nosuch"), Err(Errno::EINVAL));
     assert_eq!(h.write(ROOT, FileKind::SubtreeControl, b"pids"), Err(Errno::EINVAL));
     assert_eq!(h.write(a, FileKind::SubtreeControl, b"+pids"), Err(Errno::ENOENT));
     // "-" of what is not on, and empty writes, do nothing
@@ -458,6 +464,7 @@ enum Op {
     Enable(usize, bool),
     Freeze(usize, bool),
     Sleep(u32, bool),
+    Reap(u32),
 }
 
 fn op() -> impl Strategy<Value = Op> {
@@ -473,6 +480,7 @@ fn op() -> impl Strategy<Value = Op> {
         (0..8usize, any::<bool>()).prop_map(|(g, on)| Op::Enable(g, on)),
         (0..8usize, any::<bool>()).prop_map(|(g, on)| Op::Freeze(g, on)),
         (0..6u32, any::<bool>()).prop_map(|(k, e)| Op::Sleep(k, e)),
+        (0..6u32).prop_map(Op::Reap),
     ]
 }
 
@@ -490,6 +498,9 @@ proptest! {
         let mut frozen_self: BTreeSet<GroupId> = BTreeSet::new();
         // process -> its tasks in the freezer's sleep
         let mut sleeping: BTreeMap<u32, u32> = BTreeMap::new();
+        // process whose last task ended, not reaped -> its group and the
+        // ancestors it had then
+        let mut zombies: BTreeMap<u32, Vec<GroupId>> = BTreeMap::new();
         for o in ops {
             match o {
                 Op::Mkdir(g, n) => {
@@ -552,10 +563,19 @@ proptest! {
                             *s -= 1;
                             h.task_frozen(p, false);
                         }
+                        let mut chain = Vec::new();
+                        let mut at = Some(h.group_of(p));
+                        while let Some(a) = at { chain.push(a); at = h.parent(a); }
                         h.task_exited(p);
                         let n = live.get_mut(&p).unwrap();
                         *n -= 1;
-                        if *n == 0 { live.remove(&p); }
+                        if *n == 0 { live.remove(&p); zombies.insert(p, chain); }
+                    }
+                }
+                Op::Reap(k) => {
+                    if let Some(&z) = zombies.keys().nth(k as usize % zombies.len().max(1)) {
+                        zombies.remove(&z);
+                        h.reaped(z);
                     }
                 }
                 Op::Migrate(k, g) => {
@@ -618,6 +638,9 @@ proptest! {
                     .map(|(_, &n)| u64::from(n))
                     .sum();
                 prop_assert_eq!(h.tasks(g), want);
+                // pids.current: those and the zombies charged here or below
+                let z = zombies.values().filter(|chain| chain.contains(&g)).count() as u64;
+                prop_assert_eq!(h.pids_charged(g), want + z);
                 let desc = groups.iter().filter(|&&y| y != g && h.is_descendant(y, g)).count();
                 let stat = alloc::format!("nr_descendants {desc}\nnr_dying_descendants 0\n");
                 prop_assert_eq!(h.read(g, FileKind::Stat).unwrap(), stat.into_bytes());
@@ -626,4 +649,158 @@ proptest! {
             }
         }
     }
+}
+
+#[test]
+fn zombies_keep_their_pids_charge_past_rmdir() {
+    let mut h = h();
+    h.write(ROOT, FileKind::SubtreeControl, b"+pids").unwrap();
+    let a = h.mkdir(ROOT, b"a", (0, 0), 0o755).unwrap();
+    let b = h.mkdir(a, b"b", (0, 0), 0o755).unwrap();
+    h.write(a, FileKind::PidsMax, b"1").unwrap();
+    h.migrate(1, b).unwrap();
+    h.task_exited(1);
+    // not populated (rmdir may go), still charged
+    assert!(!h.populated(b));
+    assert_eq!(read(&h, a, FileKind::PidsCurrent), "1\n");
+    h.rmdir(b).unwrap();
+    assert_eq!(read(&h, a, FileKind::PidsCurrent), "1\n");
+    h.adopt(2, 1);
+    h.migrate(2, a).unwrap();
+    assert_eq!(h.charge_fork(2), Err(Errno::EAGAIN));
+    h.reaped(1);
+    assert_eq!(read(&h, a, FileKind::PidsCurrent), "1\n");
+    h.reaped(1);
+    assert_eq!(read(&h, a, FileKind::PidsCurrent), "1\n");
+    h.task_exited(2);
+    h.rmdir(a).unwrap();
+    // a dying a: its charge still reaches the root
+    assert_eq!(h.pids_charged(ROOT), 1);
+    h.reaped(2);
+    assert_eq!(h.pids_charged(ROOT), 0);
+    // the reap told before the last task's exit (the exit hook runs after
+    // the table lock, a waiter on another CPU may reap first)
+    let c = h.mkdir(ROOT, b"c", (0, 0), 0o755).unwrap();
+    h.adopt(3, 1);
+    h.migrate(3, c).unwrap();
+    h.reaped(3);
+    h.task_exited(3);
+    assert_eq!(h.pids_charged(c), 0);
+    assert_eq!(h.pids_charged(ROOT), 0);
+    // a thread clone that ends after its process's exit and reap leaves
+    // nothing (the kernel enters it, then finds its record gone)
+    h.adopt(4, 1);
+    h.migrate(4, c).unwrap();
+    let g = h.charge_fork(4).unwrap();
+    h.task_exited(4);
+    h.reaped(4);
+    h.forked_thread(4, g);
+    h.task_exited(4);
+    assert_eq!(h.pids_charged(c), 0);
+    assert!(!h.populated(c));
+}
+
+#[test]
+fn memory_controller_files_and_counters() {
+    let mut h = h();
+    let a = h.mkdir(ROOT, b"a", (0, 0), 0o755).unwrap();
+    let b = h.mkdir(a, b"b", (0, 0), 0o755).unwrap();
+    assert_eq!(h.read(a, FileKind::MemoryCurrent), Err(Errno::ENOENT));
+    h.write(ROOT, FileKind::SubtreeControl, b"+memory").unwrap();
+    assert_eq!(read(&h, a, FileKind::Controllers), "memory\n");
+    assert_eq!(read(&h, a, FileKind::MemoryCurrent), "0\n");
+    assert_eq!(read(&h, a, FileKind::MemoryMax), "max\n");
+    assert_eq!(read(&h, a, FileKind::MemoryHigh), "max\n");
+    assert_eq!(read(&h, a, FileKind::MemoryLow), "0\n");
+    assert_eq!(read(&h, a, FileKind::MemoryMin), "0\n");
+    assert_eq!(read(&h, a, FileKind::MemorySwapMax), "max\n");
+    assert_eq!(read(&h, a, FileKind::MemorySwapCurrent), "0\n");
+    assert_eq!(read(&h, a, FileKind::MemoryOomGroup), "0\n");
+    assert_eq!(
+        read(&h, a, FileKind::MemoryEvents),
+        "low 0\nhigh 0\nmax 0\noom 0\noom_kill 0\noom_group_kill 0\n"
+    );
+    assert_eq!(h.read(ROOT, FileKind::MemoryCurrent), Err(Errno::ENOENT));
+    assert_eq!(h.read(b, FileKind::MemoryCurrent), Err(Errno::ENOENT));
+    assert_eq!(FileKind::MemoryCurrent.mode(), 0o444);
+    assert_eq!(FileKind::MemoryMax.mode(), 0o644);
+    // limits: page_counter_memparse, read back in whole pages
+    h.write(a, FileKind::MemoryMax, b"1000000\n").unwrap();
+    assert_eq!(read(&h, a, FileKind::MemoryMax), "999424\n");
+    h.write(a, FileKind::MemoryHigh, b"16M").unwrap();
+    assert_eq!(read(&h, a, FileKind::MemoryHigh), "16777216\n");
+    assert_eq!(h.write(a, FileKind::MemoryMax, b"12x"), Err(Errno::EINVAL));
+    assert_eq!(h.write(a, FileKind::MemoryMax, b"-1"), Err(Errno::EINVAL));
+    assert_eq!(h.write(a, FileKind::MemoryOomGroup, b"2"), Err(Errno::EINVAL));
+    assert_eq!(h.write(a, FileKind::MemoryOomGroup, b"x"), Err(Errno::EINVAL));
+    h.write(a, FileKind::MemoryOomGroup, b"1").unwrap();
+    assert!(h.oom_group(a));
+    assert_eq!(h.write(a, FileKind::MemoryCurrent, b"0"), Err(Errno::EINVAL));
+    // charges at b count in a and the root; the lowest group over its
+    // limit is the one to OOM-kill in
+    let mb = h.mem_counters(b).unwrap();
+    mb.charge(200, 50);
+    assert_eq!(read(&h, a, FileKind::MemoryCurrent), "819200\n");
+    assert_eq!(h.mem_counters(ROOT).unwrap().current(), 200);
+    assert_eq!(read(&h, a, FileKind::MemoryStat), "anon 614400\nfile 204800\n");
+    assert_eq!(mb.over_limit(), None);
+    mb.charge(50, 0);
+    assert_eq!(mb.over_limit(), Some(a));
+    mb.event(MemEvent::Max);
+    mb.event(MemEvent::OomKill);
+    assert_eq!(
+        read(&h, a, FileKind::MemoryEvents),
+        "low 0\nhigh 0\nmax 1\noom 0\noom_kill 1\noom_group_kill 0\n"
+    );
+    assert_eq!(
+        h.read(a, FileKind::MemoryEventsLocal).unwrap(),
+        b"low 0\nhigh 0\nmax 0\noom 0\noom_kill 0\noom_group_kill 0\n"
+    );
+    mb.uncharge(250, 50);
+    assert_eq!(read(&h, a, FileKind::MemoryCurrent), "0\n");
+    assert_eq!(read(&h, a, FileKind::MemoryPeak), "1024000\n");
+    // a limit under the charge asks for the group's OOM killer
+    mb.charge(10, 0);
+    assert_eq!(h.write(a, FileKind::MemoryMax, b"8K"), Ok(Effect::MemoryOom));
+    assert_eq!(h.write(a, FileKind::MemoryMax, b"max"), Ok(Effect::None));
+    mb.uncharge(10, 0);
+    // the no-internal-process rule: a domain controller is not enabled
+    // below a group with processes, nor a process moved into a group
+    // that enables one
+    h.adopt(1, 1);
+    h.migrate(1, a).unwrap();
+    assert_eq!(h.write(a, FileKind::SubtreeControl, b"+memory"), Err(Errno::EBUSY));
+    h.migrate(1, ROOT).unwrap();
+    h.write(a, FileKind::SubtreeControl, b"+memory").unwrap();
+    assert_eq!(h.migrate(1, a), Err(Errno::EBUSY));
+    assert_eq!(h.charge_fork_into(1, a, false), Err(Errno::EBUSY));
+    assert_eq!(read(&h, b, FileKind::MemoryCurrent), "0\n");
+    // off and on again: a new css (limits and events start over)
+    h.write(a, FileKind::SubtreeControl, b"-memory").unwrap();
+    h.write(ROOT, FileKind::SubtreeControl, b"-memory").unwrap();
+    assert_eq!(h.read(a, FileKind::MemoryMax), Err(Errno::ENOENT));
+    h.write(ROOT, FileKind::SubtreeControl, b"+memory").unwrap();
+    assert_eq!(read(&h, a, FileKind::MemoryOomGroup), "0\n");
+    assert_eq!(read(&h, a, FileKind::MemoryHigh), "max\n");
+    assert_eq!(h.read(a, FileKind::MemoryEvents).unwrap(), h.read(a, FileKind::MemoryEventsLocal).unwrap());
+}
+
+#[test]
+fn chown_and_chmod_are_kept() {
+    let mut h = h();
+    let d = h.mkdir(ROOT, b"d", (0, 0), 0o755).unwrap();
+    assert_eq!(h.file_attrs(d, FileKind::Procs), Some((0, 0, 0o644)));
+    assert_eq!(h.file_attrs(d, FileKind::Kill), Some((0, 0, 0o200)));
+    h.set_file_attrs(d, None, None, Some(1000), Some(1000));
+    h.set_file_attrs(d, Some(FileKind::Procs), Some(0o664), Some(1000), None);
+    assert_eq!(h.owner(d), Some((1000, 1000)));
+    assert_eq!(h.mode(d), Some(0o755));
+    assert_eq!(h.file_attrs(d, FileKind::Procs), Some((1000, 0, 0o664)));
+    assert_eq!(h.file_attrs(d, FileKind::SubtreeControl), Some((0, 0, 0o644)));
+    h.set_file_attrs(d, None, Some(0o40700), None, None);
+    assert_eq!(h.mode(d), Some(0o700));
+    // a group made by the delegatee is its own, files and all
+    let a = h.mkdir(d, b"a", (1000, 1000), 0o755).unwrap();
+    assert_eq!(h.file_attrs(a, FileKind::Procs), Some((1000, 1000, 0o644)));
+    assert_eq!(h.file_attrs(GroupId::from_raw(999), FileKind::Procs), None);
 }

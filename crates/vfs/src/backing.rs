@@ -682,6 +682,11 @@ impl Inode {
 
     /// Writes attribute changes to the store, then reloads them.
     pub(crate) fn push_attrs(&self, a: BackSetAttr) -> Result<()> {
+        if let Some(s) = self.synth()
+            && (a.perm.is_some() || a.uid.is_some() || a.gid.is_some())
+        {
+            s.node.set_attrs(a.perm, a.uid, a.gid);
+        }
         let Some(fs) = self.backing() else { return Ok(()) };
         let r = fs.with(|s| s.setattr(self.ino(), a));
         self.reload();

@@ -275,6 +275,12 @@ pub trait SynthNode: Send + Sync {
         Err(Errno::EPERM)
     }
 
+    /// chmod(2) or chown(2) of the inode changed its permission bits or
+    /// ids (after the permission checks): a node whose lookups make a new
+    /// inode each time keeps them here to give the next one (cgroupfs:
+    /// kernfs keeps a delegated group's owner). Nothing by default.
+    fn set_attrs(&self, _perm: Option<u32>, _uid: Option<u32>, _gid: Option<u32>) {}
+
     /// The node as `Any`, for a kernel that finds its own object behind a
     /// synthetic inode (nsfs: the namespace a file stands for). `None` by
     /// default.

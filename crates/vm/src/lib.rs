@@ -52,6 +52,7 @@
 //! | system calls | [`Vmar::mmap`], [`Vmar::munmap`], [`Vmar::mprotect`], [`Vmar::brk`] (heap start: [`Vmar::set_brk_base`]) |
 //! | /proc/self/maps, naming | [`Vmar::mappings`], [`Vmar::set_name`] |
 //! | counters | [`Vmar::resident_pages`], [`Vmar::cow_copies`] |
+//! | memory cgroup charges | [`Vmar::set_charge`] with a [`MemCharge`] |
 //!
 //! An ELF loader with no page cache maps each segment read-write, copies
 //! the file bytes in with [`Vmar::write_user`], then [`Vmar::mprotect`]s it
@@ -117,7 +118,7 @@ pub use source::PageSource;
 pub use uaccess::{UserCopies, UserValue};
 pub use vmar::{
     Access, DEFAULT_MAX_MAP_COUNT, FAULT_AROUND_PAGES, FaultOutcome, ForkSteps, Limited, MapFile,
-    MappingInfo, MappingKind, Prot, SegvCode, Vmar, VmarConfig, set_system_max_map_count,
+    MappingInfo, MappingKind, MemCharge, Prot, SegvCode, Vmar, VmarConfig, set_system_max_map_count,
     system_max_map_count,
 };
 

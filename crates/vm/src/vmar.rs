@@ -4,6 +4,7 @@ use alloc::{
     collections::BTreeMap,
     string::String,
     sync::{Arc, Weak},
+    vec::Vec,
 };
 
 use crate::limits::SpaceLimits;
@@ -262,6 +263,12 @@ pub(crate) struct Mapping {
 }
 
 impl Mapping {
+    /// Whether its pages count as file pages for a [`MemCharge`]: it maps
+    /// a file (not anonymous memory, shared or private).
+    fn is_file(&self) -> bool {
+        matches!(self.backing, Backing::Object { anon: false, .. })
+    }
+
     /// Linux's `is_data_mapping()`: writable, private, not a stack.
     pub(crate) fn is_data(&self) -> bool {
         self.prot.contains(Prot::WRITE) && !self.shared && !self.growsdown
@@ -315,6 +322,23 @@ impl Mapping {
     }
 }
 
+/// Where an address space's resident pages are charged (a memory cgroup's
+/// counters, [`Vmar::set_charge`]): told of every page that comes or goes
+/// while the address space's lock is held, so it must take no lock of
+/// its own that could wait (atomics).
+pub trait MemCharge: Send + Sync {
+    /// `pages` more resident pages, `file` of them of file mappings.
+    fn charge(&self, pages: usize, file: usize);
+    /// `pages` fewer, `file` of them of file mappings.
+    fn uncharge(&self, pages: usize, file: usize);
+    /// A limit the charges went over, by an id the kernel knows (a memory
+    /// cgroup's number), for it to act on after the fault; `None` (the
+    /// default) when within every limit.
+    fn over_limit(&self) -> Option<u64> {
+        None
+    }
+}
+
 /// A user address space: the mappings, the page table that holds their
 /// present pages, and the program break.
 ///
@@ -328,6 +352,17 @@ pub struct Vmar<P: PageTable, A: FrameRefs + Clone + 'static> {
     brk_start: usize,
     brk: usize,
     resident: usize,
+    /// Of them, pages of file mappings ([`Mapping::is_file`]).
+    resident_file: usize,
+    /// Where new resident pages are charged ([`Vmar::set_charge`]), and
+    /// the pages (all, file) charged there.
+    charge: Option<Arc<dyn MemCharge>>,
+    charged: (usize, usize),
+    /// Charges made before the last [`Vmar::set_charge`]s (a sink or none,
+    /// pages, file pages), oldest first: pages that go are uncharged from
+    /// these first (Linux does not move a page's charge when its process
+    /// moves; here the count, not the page, is remembered).
+    charged_before: Vec<EarlierCharge>,
     /// The most pages `resident` has been, as far as known: raised when
     /// pages go (Linux's lazy `hiwater_rss`); see [`Vmar::hiwater_pages`].
     hiwater: usize,
@@ -352,6 +387,10 @@ pub struct Vmar<P: PageTable, A: FrameRefs + Clone + 'static> {
     /// Pins looked at by [`Vmar::exclusive`] so far ([`Vmar::pin_looks`]).
     pin_looks: AtomicU64,
 }
+
+/// A charge made before a [`Vmar::set_charge`]: where (a sink or none),
+/// pages, file pages.
+type EarlierCharge = (Option<Arc<dyn MemCharge>>, usize, usize);
 
 /// A page pinned by [`Vmar::pin_page`]: its frame holds one reference of
 /// the holder's while `holder` lives.
@@ -466,6 +505,10 @@ impl<P: PageTable, A: FrameRefs + Clone + 'static> Vmar<P, A> {
             brk_start: 0,
             brk: 0,
             resident: 0,
+            resident_file: 0,
+            charge: None,
+            charged: (0, 0),
+            charged_before: Vec::new(),
             hiwater: 0,
             cow_copies: 0,
             max_map_count: None,
@@ -543,7 +586,7 @@ impl<P: PageTable, A: FrameRefs + Clone + 'static> Vmar<P, A> {
             if m.shared {
                 continue;
             }
-            let prot = m.prot;
+            let (prot, file) = (m.prot, m.is_file());
             if self.pt.query(page).map(|(f, _)| f) != Some(frame)
                 || child.pt.query(page).map(|(f, _)| f) != Some(frame)
             {
@@ -560,7 +603,7 @@ impl<P: PageTable, A: FrameRefs + Clone + 'static> Vmar<P, A> {
             let mapped = child.pt.map(page, copy, flags).is_ok();
             if !mapped {
                 self.alloc.release(copy);
-                child.resident = child.resident.saturating_sub(1);
+                child.res_sub(1, file);
             }
             // the child's reference to the pinned frame
             self.alloc.release(frame);
@@ -713,6 +756,7 @@ impl<P: PageTable, A: FrameRefs + Clone + 'static> Vmar<P, A> {
         let pt = self.pt.new_empty()?;
         let mut fresh = Self::with_config(pt, self.alloc.clone(), self.config);
         fresh.max_map_count = self.max_map_count;
+        fresh.charge = self.charge.clone();
         Ok(fresh)
     }
 
@@ -734,6 +778,98 @@ impl<P: PageTable, A: FrameRefs + Clone + 'static> Vmar<P, A> {
     /// Pages of this address space that are present in its page table.
     pub fn resident_pages(&self) -> usize {
         self.resident
+    }
+
+    /// Of the resident pages, those of file mappings.
+    pub fn resident_file_pages(&self) -> usize {
+        self.resident_file
+    }
+
+    /// From now on, resident pages that come are charged to `sink` (a
+    /// memory cgroup's counters; `None`: nowhere). What was charged before
+    /// stays where it is (Linux v2 moves no charge with a process) and is
+    /// uncharged there first as pages go. Pages resident before any sink
+    /// was set (a fork's shared pages, a process from before the counting
+    /// began) are never charged, as a fork charges nothing on Linux.
+    pub fn set_charge(&mut self, sink: Option<Arc<dyn MemCharge>>) {
+        let (pages, file) = self.charged;
+        if pages != 0 {
+            if self.charged_before.try_reserve(1).is_ok() {
+                self.charged_before.push((self.charge.take(), pages, file));
+            } else if let Some(old) = &self.charge {
+                // no room to remember it: the charge moves
+                old.uncharge(pages, file);
+                if let Some(new) = &sink {
+                    new.charge(pages, file);
+                }
+                self.charge = sink;
+                return;
+            }
+        }
+        self.charge = sink;
+        self.charged = (0, 0);
+    }
+
+    /// The sink new pages are charged to.
+    pub fn charge_sink(&self) -> Option<&Arc<dyn MemCharge>> {
+        self.charge.as_ref()
+    }
+
+    /// `n` more resident pages (`file`: of a file mapping).
+    fn res_add(&mut self, n: usize, file: bool) {
+        let f = if file { n } else { 0 };
+        self.resident += n;
+        self.resident_file += f;
+        self.charged.0 += n;
+        self.charged.1 += f;
+        if let Some(c) = &self.charge {
+            c.charge(n, f);
+        }
+    }
+
+    /// `n` fewer resident pages (`file`: of a file mapping): uncharged
+    /// from the oldest charges first.
+    fn res_sub(&mut self, n: usize, file: bool) {
+        self.hiwater = self.hiwater.max(self.resident);
+        let n = n.min(self.resident);
+        let mut f = if file { n.min(self.resident_file) } else { 0 };
+        self.resident -= n;
+        self.resident_file -= f;
+        let mut n = n;
+        while n != 0 && !self.charged_before.is_empty() {
+            let e = &mut self.charged_before[0];
+            let take = n.min(e.1);
+            // (file pages no more than the entry has, and no fewer than it
+            // must give for its file count to stay within its pages)
+            let mut tf = f.min(e.2).min(take);
+            let must = take.saturating_sub(e.1 - e.2);
+            if tf < must {
+                tf = must;
+            }
+            if let Some(c) = &e.0 {
+                c.uncharge(take, tf);
+            }
+            e.1 -= take;
+            e.2 -= tf;
+            n -= take;
+            f = f.saturating_sub(tf);
+            if e.1 == 0 {
+                self.charged_before.remove(0);
+            }
+        }
+        if n != 0 {
+            let take = n.min(self.charged.0);
+            let mut tf = f.min(self.charged.1).min(take);
+            let must = take.saturating_sub(self.charged.0 - self.charged.1);
+            if tf < must {
+                tf = must;
+            }
+            self.charged.0 -= take;
+            self.charged.1 -= tf;
+            if let Some(c) = &self.charge {
+                c.uncharge(take, tf);
+            }
+        }
     }
 
     /// The largest number of pages this address space has had present
@@ -811,14 +947,14 @@ impl<P: PageTable, A: FrameRefs + Clone + 'static> Vmar<P, A> {
     }
 
     /// Unmaps every present page in `[start, end)` and releases its frame.
-    fn unmap_pages(&mut self, start: usize, end: usize) {
-        self.hiwater = self.hiwater.max(self.resident);
+    fn unmap_pages(&mut self, start: usize, end: usize, file: bool) {
         let alloc = &self.alloc;
-        let resident = &mut self.resident;
+        let mut gone = 0;
         self.pt.unmap_range(start, end, &mut |frame| {
-            *resident = resident.saturating_sub(1);
+            gone += 1;
             alloc.release(frame);
         });
+        self.res_sub(gone, file);
     }
 
     /// The page source of the mapping holding `addr` (not for anonymous
@@ -875,7 +1011,7 @@ impl<P: PageTable, A: FrameRefs + Clone + 'static> Vmar<P, A> {
                 (from < to).then(|| (start + (from - offset) as usize, start + (to - offset) as usize, m.end))
             });
             let Some((a, b, end)) = next else { break };
-            self.unmap_pages(a, b);
+            self.unmap_pages(a, b, true);
             cursor = end;
         }
     }
@@ -886,7 +1022,7 @@ impl<P: PageTable, A: FrameRefs + Clone + 'static> Vmar<P, A> {
         self.split_at(end);
         while let Some((&s, _)) = self.maps.range(start..end).next() {
             if let Some(m) = self.maps.remove(&s) {
-                self.unmap_pages(s, m.end);
+                self.unmap_pages(s, m.end, m.is_file());
             }
         }
     }
@@ -1283,8 +1419,7 @@ impl<P: PageTable, A: FrameRefs + Clone + 'static> Vmar<P, A> {
                 // page-table page that cannot be allocated loses the page
                 // (dropped like munmap would), never a panic.
                 if self.pt.map(to + (page - old), frame, flags).is_err() {
-                    self.hiwater = self.hiwater.max(self.resident);
-                    self.resident = self.resident.saturating_sub(1);
+                    self.res_sub(1, m.is_file());
                     self.pt.flush();
                     self.alloc.release(frame);
                 }
@@ -1597,7 +1732,7 @@ impl<P: PageTable, A: FrameRefs + Clone + 'static> Vmar<P, A> {
         let Some(m) = self.maps.get(&start) else {
             return FaultOutcome::Segv { addr, code: SegvCode::MapErr };
         };
-        let (prot, shared) = (m.prot, m.shared);
+        let (prot, shared, file) = (m.prot, m.shared, m.is_file());
         let frame = match &m.backing {
             Backing::Anonymous => match self.alloc.alloc_zeroed() {
                 Ok(frame) => frame,
@@ -1634,7 +1769,7 @@ impl<P: PageTable, A: FrameRefs + Clone + 'static> Vmar<P, A> {
             self.alloc.release(frame);
             return FaultOutcome::OutOfMemory;
         }
-        self.resident += 1;
+        self.res_add(1, file);
         if access != Access::Write {
             self.fault_around(start, page);
         }
@@ -1675,7 +1810,7 @@ impl<P: PageTable, A: FrameRefs + Clone + 'static> Vmar<P, A> {
                     self.alloc.release(frame);
                     return;
                 }
-                self.resident += 1;
+                self.res_add(1, true);
             }
             va += PAGE_SIZE;
         }
@@ -1702,8 +1837,8 @@ impl<P: PageTable, A: FrameRefs + Clone + 'static> Vmar<P, A> {
             // Put the shared frame back; if even that fails the page is
             // simply not present any more.
             if self.pt.map(page, frame, flags).is_err() {
-                self.hiwater = self.hiwater.max(self.resident);
-                self.resident = self.resident.saturating_sub(1);
+                let file = self.find(page).is_some_and(|(_, m)| m.is_file());
+                self.res_sub(1, file);
                 self.pt.flush();
                 self.alloc.release(frame);
             }
@@ -1712,6 +1847,11 @@ impl<P: PageTable, A: FrameRefs + Clone + 'static> Vmar<P, A> {
         self.pt.flush_range(page, page + PAGE_SIZE);
         self.alloc.release(frame);
         self.cow_copies += 1;
+        // the copy is a new page, charged where new pages go now (a fork's
+        // shared page was charged nowhere here)
+        let file = self.find(page).is_some_and(|(_, m)| m.is_file());
+        self.res_sub(1, file);
+        self.res_add(1, file);
         FaultOutcome::Resolved
     }
 
@@ -1773,12 +1913,10 @@ impl<P: PageTable, A: FrameRefs + Clone + 'static> Vmar<P, A> {
         {
             let alloc = &self.alloc;
             let child = &mut steps.child;
-            let resident = &mut child.resident;
             let mut share = |frame| {
                 // the parent's entry, under the caller's lock, is the
                 // reference only this thread uses now
                 alloc.add_ref_exclusive(frame);
-                *resident += 1;
                 copied.set(copied.get() + 1);
             };
             'maps: for (&start, m) in self.maps.range(..) {
@@ -1788,7 +1926,11 @@ impl<P: PageTable, A: FrameRefs + Clone + 'static> Vmar<P, A> {
                 let mut lo = start.max(steps.next);
                 while lo < m.end {
                     let hi = if span == usize::MAX { m.end } else { ((lo | (span - 1)) + 1).min(m.end) };
-                    if self.pt.fork_range(&mut child.pt, lo, hi, !m.shared, &mut share).is_err() {
+                    let before = copied.get();
+                    let r = self.pt.fork_range(&mut child.pt, lo, hi, !m.shared, &mut share);
+                    // the child's new pages (charged nowhere: no sink yet)
+                    child.res_add(copied.get() - before, m.is_file());
+                    if r.is_err() {
                         result = Err(Errno::ENOMEM);
                         break 'maps;
                     }
@@ -1830,7 +1972,7 @@ impl<P: PageTable, A: FrameRefs + Clone + 'static> Vmar<P, A> {
         let maps = core::mem::replace(&mut self.maps, Maps::new(self.config.min_addr, self.config.max_addr));
         self.maps.follow(maps.generation());
         for (start, m) in &maps {
-            self.unmap_pages(*start, m.end);
+            self.unmap_pages(*start, m.end, m.is_file());
         }
         drop(maps);
         self.brk_start = 0;

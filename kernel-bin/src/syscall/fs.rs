@@ -1646,7 +1646,7 @@ pub fn mount(
         b"ramfs" => crate::fs::new_fs(),
         b"sysfs" => crate::sysfs::new_sysfs(),
         b"mqueue" => super::mqueue::new_mqueuefs(t),
-        b"cgroup2" => crate::cgroup::new_cgroupfs(t.pid),
+        b"cgroup2" => crate::cgroup::new_cgroupfs(t.pid, &opts),
         b"ext2" | b"ext3" | b"ext4" => {
             // the source names a block device (links followed)
             let dev = with_ctx(t, AT_FDCWD, |ctx, dir| ctx.lookup(dir, &src, true))?;
