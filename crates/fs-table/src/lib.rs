@@ -79,7 +79,7 @@ pub use fs::{DEFAULT_UMASK, FsContext, S_IRWXUGO, SharedFsContext, WeakFsContext
 pub use shared::{
     FORK_RETRIES, FORK_STEP_FDS, FileTableCache, FileTableGuard, SharedFileTable, WeakFileTable,
 };
-pub use table::{FileTable, Reserved};
+pub use table::{FileTable, Reserved, check_close_range};
 
 /// The descriptor flag close-on-exec, for `F_GETFD` and `F_SETFD`.
 pub const FD_CLOEXEC: u32 = 1;
