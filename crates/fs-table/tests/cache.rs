@@ -49,14 +49,14 @@ fn op() -> impl Strategy<Value = Op> {
     let t = any::<usize>();
     let fd = 0u32..10;
     prop_oneof![
-        3 => (t.clone(), any::<bool>(), any::<bool>()).prop_map(|(t, files, thread)| Op::Clone { t, files, thread }),
-        1 => t.clone().prop_map(|t| Op::Unshare { t }),
-        1 => t.clone().prop_map(|t| Op::Exec { t }),
-        1 => t.clone().prop_map(|t| Op::Exit { t }),
-        1 => t.clone().prop_map(|t| Op::End { t }),
-        6 => (t.clone(), any::<bool>()).prop_map(|(t, cloexec)| Op::Insert { t, cloexec }),
-        2 => (t.clone(), fd.clone()).prop_map(|(t, fd)| Op::Close { t, fd }),
-        1 => (t.clone(), fd.clone(), fd.clone(), any::<bool>())
+        3 => (t, any::<bool>(), any::<bool>()).prop_map(|(t, files, thread)| Op::Clone { t, files, thread }),
+        1 => t.prop_map(|t| Op::Unshare { t }),
+        1 => t.prop_map(|t| Op::Exec { t }),
+        1 => t.prop_map(|t| Op::Exit { t }),
+        1 => t.prop_map(|t| Op::End { t }),
+        6 => (t, any::<bool>()).prop_map(|(t, cloexec)| Op::Insert { t, cloexec }),
+        2 => (t, fd.clone()).prop_map(|(t, fd)| Op::Close { t, fd }),
+        1 => (t, fd.clone(), fd.clone(), any::<bool>())
             .prop_map(|(t, first, last, cloexec)| Op::CloseRange { t, first, last, cloexec }),
         1 => (t, fd.clone(), fd).prop_map(|(t, old, new)| Op::Dup2 { t, old, new }),
     ]
