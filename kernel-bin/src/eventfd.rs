@@ -95,8 +95,7 @@ pub(crate) use event_queue_methods;
 /// Puts `file` in the lowest free descriptor of `t`'s table.
 pub(crate) fn install(t: &UThread, file: Arc<dyn File>, cloexec: bool) -> SysResult {
     let nofile = t.nofile();
-    let files = t.files()?;
-    let fd = files.lock().insert(file, cloexec, nofile)?;
+    let fd = t.files().lock()?.insert(file, cloexec, nofile)?;
     Ok(fd as isize)
 }
 

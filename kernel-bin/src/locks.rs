@@ -536,8 +536,7 @@ pub fn exec_closing(t: &UThread) -> Vec<Arc<Inode>> {
     if ENTRIES.load(Ordering::Relaxed) == 0 {
         return out;
     }
-    let Ok(files) = t.files() else { return out };
-    let g = files.lock();
+    let Ok(g) = t.files().lock() else { return out };
     for (fd, f) in g.iter() {
         if g.fd_flags(fd).is_ok_and(|fl| fl & fs_table::FD_CLOEXEC != 0)
             && let Some(i) = f.inode()

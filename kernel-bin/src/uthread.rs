@@ -8,7 +8,7 @@ use alloc::sync::Arc;
 use arch_x86_64::sigframe::{self, AltStack, FrameInfo};
 use arch_x86_64::user::{UserContext, UserExit};
 use core::sync::atomic::AtomicU32;
-use fs_table::{WeakFileTable, WeakFsContext};
+use fs_table::{FileTableCache, WeakFsContext};
 use linux_abi::Errno;
 use process::cputime::{SharedCpu, Side};
 use process::pid::Pid;
@@ -16,6 +16,9 @@ use process::seams::SharedVm;
 use process::wait::ChildStatus;
 use signal::{Delivery, SigHandler, SigInfo, SigNum, SyscallRestart};
 use vm::{Access, FaultOutcome};
+
+/// A thread's cache of its fd table ([`UThread::files_cache`]).
+pub type FilesCache = FileTableCache<dyn vfs::File, spin::Mutex<()>>;
 
 /// What the loop does next.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -68,11 +71,14 @@ pub struct UThread {
     /// the untraced fast paths; refreshed at signal time and by stops.
     pub trace: u8,
     /// The thread's fd table, cached as its address space is, so an fd call
-    /// takes no process-table lock. Weak: it is no owner (unshare and exec
-    /// copy a table only when another thread shares it) and the table goes
-    /// when the thread record drops it. Refreshed where the record's table
-    /// can change: thread start, unshare(2), execve(2).
-    pub files_cache: WeakFileTable<dyn vfs::File>,
+    /// takes no process-table lock and no reference count (Linux's
+    /// `current->files`): a [`FileTableCache`], no owner (unshare and exec
+    /// copy a table only when another thread shares it), and the table's
+    /// files go when the last record holding it drops it (exit, another
+    /// thread's exec): the cache is `EBADF` from then on. Refreshed where
+    /// the record's table can change: thread start, unshare(2), execve(2),
+    /// close_range(2) with `CLOSE_RANGE_UNSHARE`.
+    pub files_cache: FilesCache,
     /// The thread's root, cwd and umask, cached as [`Self::files_cache`].
     pub fs_cache: WeakFsContext<vfs::Path>,
     /// The process's RLIMIT_AS/DATA/STACK as mmap, mremap, brk and stack
@@ -172,11 +178,11 @@ impl UThread {
         let (files, fs) = table()
             .with_thread(self.tid, |th| {
                 (
-                    th.files().map_or_else(WeakFileTable::none, |f| f.downgrade()),
+                    th.files().map_or_else(FileTableCache::none, |f| f.cache()),
                     th.fs().map_or_else(WeakFsContext::none, |f| f.downgrade()),
                 )
             })
-            .unwrap_or_else(|| (WeakFileTable::none(), WeakFsContext::none()));
+            .unwrap_or_else(|| (FileTableCache::none(), WeakFsContext::none()));
         self.files_cache = files;
         self.fs_cache = fs;
     }
@@ -497,7 +503,7 @@ fn start(tid: Pid) -> Option<(UThread, u64, bool)> {
         quiet_epoch: u64::MAX,
         cpu,
         trace: 0,
-        files_cache: WeakFileTable::none(),
+        files_cache: FileTableCache::none(),
         fs_cache: WeakFsContext::none(),
         space,
         user_ns: process::ns::UserNsRef::INITIAL,

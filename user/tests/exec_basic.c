@@ -221,4 +221,46 @@ KT_CASE(exec_from_the_leader_ends_a_thread_asleep_in_read) {
     KT_WAIT_STATUS(p, kt_exited(0));
 }
 
-KT_MAIN()
+/* A thread that unshared its fd table holds the only write end of a pipe
+ * while another thread execs: the exec ends the thread and its table with
+ * it, so the new image reads end of file at once (Linux's de_thread waits
+ * for the other threads' exit, whose exit_files closes their tables). */
+static int eof_pipe[2];
+static int unshared_ready;
+
+static void *unshare_and_sleep(void *arg) {
+    (void)arg;
+    if (unshare(CLONE_FILES) != 0) _exit(6);
+    __atomic_store_n(&unshared_ready, 1, __ATOMIC_SEQ_CST);
+    for (;;) pause();
+}
+
+KT_CASE(exec_closes_the_table_a_removed_thread_unshared) {
+    pid_t p = KT_FORK();
+    if (p == 0) {
+        pthread_t t;
+        if (pipe(eof_pipe) != 0) _exit(4);
+        if (pthread_create(&t, 0, unshare_and_sleep, 0) != 0) _exit(3);
+        while (!__atomic_load_n(&unshared_ready, __ATOMIC_SEQ_CST)) usleep(1000);
+        close(eof_pipe[1]); /* the thread's table holds the only write end */
+        char r[16];
+        snprintf(r, sizeof r, "%d", eof_pipe[0]);
+        char *argv[] = {(char *)kt_self, "exec-eof", r, 0};
+        execve(kt_self, argv, no_env);
+        _exit(127);
+    }
+    KT_WAIT_STATUS(p, kt_exited(0));
+}
+
+/* exec-eof R: read fd R without blocking: exit 0 at end of file, 1 when a
+ * write end is still open (EAGAIN), 2 on anything else. */
+int main(int argc, char **argv) {
+    if (argc > 2 && strcmp(argv[1], "exec-eof") == 0) {
+        int r = atoi(argv[2]);
+        fcntl(r, F_SETFL, fcntl(r, F_GETFL) | O_NONBLOCK);
+        char c;
+        ssize_t n = read(r, &c, 1);
+        _exit(n == 0 ? 0 : n == -1 && errno == EAGAIN ? 1 : 2);
+    }
+    return kt_main(argc, argv);
+}

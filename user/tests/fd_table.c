@@ -2,6 +2,8 @@
  * F_SETFD, close, close_range, RLIMIT_NOFILE, close-on-exec and fork. */
 #include "kt.h"
 
+#include <pthread.h>
+
 #define FD_GONE(fd) (fcntl((fd), F_GETFD) == -1 && errno == EBADF)
 
 static int fresh_fd(void) {
@@ -170,6 +172,52 @@ KT_CASE(close_range_bad_arguments_are_einval) {
     KT_SYS_ERR(close_range(10, 9, 0), EINVAL);
     KT_SYS_ERR(close_range(3, 4, 1), EINVAL);
     KT_SYS_ERR(close_range(3, 4, 0x80), EINVAL);
+}
+
+KT_CASE(close_range_unshare_of_a_private_table_closes_the_range) {
+    KT_SYS_RET(dup2(1, 50), 50);
+    KT_SYS_RET(dup2(1, 51), 51);
+    KT_SYS_RET(close_range(50, 51, CLOSE_RANGE_UNSHARE), 0);
+    KT_TRUE(FD_GONE(50) && FD_GONE(51), "fds 50, 51 still open");
+    KT_SYS_ERR(close_range(51, 50, CLOSE_RANGE_UNSHARE), EINVAL);
+}
+
+/* A thread sharing the table (pthreads share it: CLONE_FILES) looks at fds
+ * 52 and 53 once the main thread's close_range with CLOSE_RANGE_UNSHARE is
+ * done: the caller got a private copy, the thread still has both, 53
+ * without close-on-exec. */
+static int unshare_go[2];
+
+static void *sharer_looks(void *arg) {
+    (void)arg;
+    char c;
+    if (read(unshare_go[0], &c, 1) != 1) return (void *)1L;
+    long bad = 0;
+    if (fcntl(52, F_GETFD) != 0) bad |= 2;
+    if (fcntl(53, F_GETFD) != 0) bad |= 4;
+    return (void *)bad;
+}
+
+KT_CASE(close_range_unshare_leaves_the_sharers_table_alone) {
+    KT_SYS_RET(pipe(unshare_go), 0);
+    KT_SYS_RET(dup2(1, 52), 52);
+    KT_SYS_RET(dup2(1, 53), 53);
+    pthread_t t;
+    KT_EQ(pthread_create(&t, 0, sharer_looks, 0), 0);
+    KT_SYS_RET(close_range(52, 52, CLOSE_RANGE_UNSHARE), 0);
+    KT_TRUE(FD_GONE(52), "fd 52 still open in the caller's copy");
+    KT_SYS_RET(close_range(53, 53, CLOSE_RANGE_UNSHARE | CLOSE_RANGE_CLOEXEC), 0);
+    KT_EQ(fcntl(53, F_GETFD), FD_CLOEXEC);
+    /* the copy is the caller's own: a new fd is not the thread's */
+    KT_SYS_RET(dup2(1, 54), 54);
+    KT_SYS_RET(write(unshare_go[1], "g", 1), 1);
+    void *bad = (void *)-1L;
+    KT_EQ(pthread_join(t, &bad), 0);
+    KT_EQ((long)bad, 0L);
+    close(53);
+    close(54);
+    close(unshare_go[0]);
+    close(unshare_go[1]);
 }
 
 KT_CASE(dup_shares_the_file_offset) {

@@ -18,6 +18,9 @@
 //! `share` for `CLONE_FILES` / `CLONE_FS`, `fork` for a copy, `unshare`.
 //! Their lock is a type parameter, any [`lock_api::RawMutex`] (a kernel's
 //! IRQ-safe lock), a spin lock ([`DefaultLock`]) by default.
+//! [`FileTableCache`] is a thread's own reference to its table for its
+//! system calls: no reference count touched per call, no owner for
+//! `is_shared`, and `EBADF` once the table's last handle has gone.
 //!
 //! ```
 //! use std::sync::Arc;
@@ -73,8 +76,10 @@ pub type DefaultLock = spin::Mutex<()>;
 pub use lock_api;
 
 pub use fs::{DEFAULT_UMASK, FsContext, S_IRWXUGO, SharedFsContext, WeakFsContext};
-pub use shared::{FORK_RETRIES, FORK_STEP_FDS, FileTableGuard, SharedFileTable, WeakFileTable};
-pub use table::{FileTable, Reserved};
+pub use shared::{
+    FORK_RETRIES, FORK_STEP_FDS, FileTableCache, FileTableGuard, SharedFileTable, WeakFileTable,
+};
+pub use table::{FileTable, Reserved, check_close_range};
 
 /// The descriptor flag close-on-exec, for `F_GETFD` and `F_SETFD`.
 pub const FD_CLOEXEC: u32 = 1;

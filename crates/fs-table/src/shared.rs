@@ -1,10 +1,12 @@
 //! [`SharedFileTable`]: the handle a task holds on its descriptor table, for
-//! `CLONE_FILES` sharing, fork copies and unshare.
+//! `CLONE_FILES` sharing, fork copies and unshare; [`FileTableCache`], a
+//! thread's own reference to it for its system calls.
 
 use alloc::sync::{Arc, Weak};
 use alloc::vec::Vec;
+use core::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 
-use linux_abi::Result;
+use linux_abi::{Errno, Result};
 use lock_api::{Mutex, MutexGuard, RawMutex};
 
 use crate::table::{FileTable, Reserved, check_close_range};
@@ -33,8 +35,57 @@ type LockedWithRoom<'a, F, R> = (MutexGuard<'a, R, FileTable<F>>, FileTable<F>);
 ///
 /// Lock order: the table's lock is a leaf; take no other lock while holding
 /// it, and drop the files that operations return after releasing it.
+///
+/// The handles are counted apart from the references to the table
+/// ([`is_shared`](Self::is_shared) is that count, not the `Arc`'s): a
+/// [`FileTableCache`] or a [`WeakFileTable`] is no owner. When the last
+/// handle goes, the table is emptied at once (its files returned to their
+/// last owners' drops, Linux's `exit_files()`) and closed: caches still
+/// pointing at it see `EBADF` from then on.
 pub struct SharedFileTable<F: ?Sized, R: RawMutex = DefaultLock> {
-    inner: Arc<Mutex<R, FileTable<F>>>,
+    inner: Arc<Inner<F, R>>,
+}
+
+/// What the handles, the caches and the weak handles point at.
+struct Inner<F: ?Sized, R: RawMutex> {
+    /// The [`SharedFileTable`] handles on the table. It only grows from a
+    /// count above zero (a share, an upgrade), so once zero the table is
+    /// closed for good.
+    owners: AtomicUsize,
+    /// Set under the table's lock when the last handle went (the table is
+    /// empty then); read under the lock by the caches, so nothing is
+    /// installed in a table no handle holds.
+    closed: AtomicBool,
+    table: Mutex<R, FileTable<F>>,
+}
+
+impl<F: ?Sized, R: RawMutex> Inner<F, R> {
+    /// Locks the table unless it is closed (`EBADF`).
+    fn lock_open(&self) -> Result<MutexGuard<'_, R, FileTable<F>>> {
+        let g = self.table.lock();
+        // written under this lock: the lock orders it
+        if self.closed.load(Ordering::Relaxed) {
+            return Err(Errno::EBADF);
+        }
+        Ok(g)
+    }
+}
+
+impl<F: ?Sized, R: RawMutex> Drop for SharedFileTable<F, R> {
+    fn drop(&mut self) {
+        // AcqRel: the last owner sees every other owner's changes
+        if self.inner.owners.fetch_sub(1, Ordering::AcqRel) != 1 {
+            return;
+        }
+        // The last handle: close the table and empty it; its files are
+        // dropped after the lock (their drops may take locks).
+        let files = {
+            let mut g = self.inner.table.lock();
+            self.inner.closed.store(true, Ordering::Relaxed);
+            core::mem::take(&mut *g)
+        };
+        drop(files);
+    }
 }
 
 impl<F: ?Sized, R: RawMutex> Default for SharedFileTable<F, R> {
@@ -46,7 +97,7 @@ impl<F: ?Sized, R: RawMutex> Default for SharedFileTable<F, R> {
 impl<F: ?Sized, R: RawMutex> core::fmt::Debug for SharedFileTable<F, R> {
     fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
         f.debug_struct("SharedFileTable")
-            .field("owners", &Arc::strong_count(&self.inner))
+            .field("owners", &self.inner.owners.load(Ordering::Relaxed))
             .finish_non_exhaustive()
     }
 }
@@ -61,7 +112,13 @@ impl<F: ?Sized> SharedFileTable<F> {
 impl<F: ?Sized, R: RawMutex> SharedFileTable<F, R> {
     /// A handle on `table`, its only owner, behind the lock type `R`.
     pub fn with_lock(table: FileTable<F>) -> Self {
-        Self { inner: Arc::new(Mutex::new(table)) }
+        Self {
+            inner: Arc::new(Inner {
+                owners: AtomicUsize::new(1),
+                closed: AtomicBool::new(false),
+                table: Mutex::new(table),
+            }),
+        }
     }
 
     /// Locks the table. The guard reads the table and makes the changes
@@ -70,38 +127,40 @@ impl<F: ?Sized, R: RawMutex> SharedFileTable<F, R> {
     /// which releases the lock before it returns the closed files, so they
     /// are never dropped under it.
     pub fn lock(&self) -> FileTableGuard<'_, F, R> {
-        FileTableGuard(self.inner.lock())
+        FileTableGuard(self.inner.table.lock())
     }
 
     /// close(2) through this handle: the closed file, returned after the
     /// table lock is released (drop it with no lock held). `EBADF` when
     /// `fd` is not open.
     pub fn close(&self, fd: u32) -> Result<Arc<F>> {
-        self.inner.lock().close(fd)
+        self.inner.table.lock().close(fd)
     }
 
     /// dup2(2) through this handle (see [`FileTable::dup2`]): the file that
     /// was open at `newfd`, returned after the table lock is released.
     pub fn dup2(&self, oldfd: u32, newfd: u32, nofile: u64) -> Result<Option<Arc<F>>> {
-        self.inner.lock().dup2(oldfd, newfd, nofile)
+        self.inner.table.lock().dup2(oldfd, newfd, nofile)
     }
 
     /// dup3(2) through this handle (see [`FileTable::dup3`]): the file that
     /// was open at `newfd`, returned after the table lock is released.
     pub fn dup3(&self, oldfd: u32, newfd: u32, flags: u32, nofile: u64) -> Result<Option<Arc<F>>> {
-        self.inner.lock().dup3(oldfd, newfd, flags, nofile)
+        self.inner.table.lock().dup3(oldfd, newfd, flags, nofile)
     }
 
     /// execve(2)'s close-on-exec sweep through this handle (see
     /// [`FileTable::close_on_exec`]): the closed files, returned after the
     /// table lock is released.
     pub fn close_on_exec(&self) -> Vec<Arc<F>> {
-        self.inner.lock().close_on_exec()
+        self.inner.table.lock().close_on_exec()
     }
 
     /// Another handle on the same table (`CLONE_FILES`): an open, a close or
     /// a flag change through either handle is seen through the other.
     pub fn share(&self) -> Self {
+        // a handle is there, so the count is above zero (as Arc::clone)
+        self.inner.owners.fetch_add(1, Ordering::Relaxed);
         Self { inner: Arc::clone(&self.inner) }
     }
 
@@ -125,11 +184,11 @@ impl<F: ?Sized, R: RawMutex> SharedFileTable<F, R> {
     /// use; later ones for the table's capacity, which only grows (by
     /// doubling, up to [`NR_OPEN`](crate::NR_OPEN)), so the loop ends.
     fn lock_with_room(&self) -> Result<LockedWithRoom<'_, F, R>> {
-        let mut need = self.inner.lock().copy_room();
+        let mut need = self.inner.table.lock().copy_room();
         let mut tries = 0;
         loop {
             let copy = FileTable::with_room(need)?;
-            let table = self.inner.lock();
+            let table = self.inner.table.lock();
             let now = table.copy_room();
             if now <= copy.capacity() {
                 return Ok((table, copy));
@@ -163,7 +222,7 @@ impl<F: ?Sized, R: RawMutex> SharedFileTable<F, R> {
                     return Ok(Self::with_lock(copy));
                 }
                 between();
-                let table = self.inner.lock();
+                let table = self.inner.table.lock();
                 if table.generation() != generation {
                     break;
                 }
@@ -178,12 +237,13 @@ impl<F: ?Sized, R: RawMutex> SharedFileTable<F, R> {
     /// Unit tests: whether the table's lock is held.
     #[cfg(test)]
     pub(crate) fn is_locked(&self) -> bool {
-        self.inner.is_locked()
+        self.inner.table.is_locked()
     }
 
-    /// Whether another handle shares this table.
+    /// Whether another handle shares this table (caches and weak handles
+    /// do not count).
     pub fn is_shared(&self) -> bool {
-        Arc::strong_count(&self.inner) > 1
+        self.inner.owners.load(Ordering::Acquire) > 1
     }
 
     /// Whether two handles refer to the same table.
@@ -196,6 +256,12 @@ impl<F: ?Sized, R: RawMutex> SharedFileTable<F, R> {
     /// (a per-thread cache of the table holds one).
     pub fn downgrade(&self) -> WeakFileTable<F, R> {
         WeakFileTable { inner: Arc::downgrade(&self.inner) }
+    }
+
+    /// A thread's cache of this table ([`FileTableCache`]): it reaches the
+    /// table without touching a reference count, and it is no owner.
+    pub fn cache(&self) -> FileTableCache<F, R> {
+        FileTableCache { inner: Some(Arc::clone(&self.inner)) }
     }
 
     /// unshare(2) `CLONE_FILES` (and the first step of execve(2)): if the
@@ -233,7 +299,7 @@ impl<F: ?Sized, R: RawMutex> SharedFileTable<F, R> {
             };
             *self = Self::with_lock(copy);
         }
-        self.inner.lock().close_range(first, last, flags)
+        self.inner.table.lock().close_range(first, last, flags)
     }
 }
 
@@ -292,7 +358,7 @@ impl<F: ?Sized, R: RawMutex> FileTableGuard<'_, F, R> {
 /// A weak handle on a [`SharedFileTable`] (see
 /// [`SharedFileTable::downgrade`]).
 pub struct WeakFileTable<F: ?Sized, R: RawMutex = DefaultLock> {
-    inner: Weak<Mutex<R, FileTable<F>>>,
+    inner: Weak<Inner<F, R>>,
 }
 
 impl<F: ?Sized, R: RawMutex> Clone for WeakFileTable<F, R> {
@@ -315,6 +381,115 @@ impl<F: ?Sized, R: RawMutex> WeakFileTable<F, R> {
 
     /// A handle on the table while some [`SharedFileTable`] still holds it.
     pub fn upgrade(&self) -> Option<SharedFileTable<F, R>> {
-        self.inner.upgrade().map(|inner| SharedFileTable { inner })
+        owner_of(self.inner.upgrade()?)
+    }
+}
+
+/// A new owner of the table behind `inner` unless its last owner has gone
+/// (the count never leaves zero: a closed table stays closed).
+fn owner_of<F: ?Sized, R: RawMutex>(inner: Arc<Inner<F, R>>) -> Option<SharedFileTable<F, R>> {
+    let mut n = inner.owners.load(Ordering::Relaxed);
+    loop {
+        if n == 0 {
+            return None;
+        }
+        match inner.owners.compare_exchange_weak(n, n + 1, Ordering::Acquire, Ordering::Relaxed) {
+            Ok(_) => return Some(SharedFileTable { inner }),
+            Err(now) => n = now,
+        }
+    }
+}
+
+/// A thread's own reference to its descriptor table, for its system calls
+/// ([`SharedFileTable::cache`]): Linux's `current->files` read without a
+/// reference taken (`fdget()` on a table that is not shared).
+///
+/// It keeps the table's memory (not its files) and is no owner:
+/// [`SharedFileTable::is_shared`] does not count it, so unshare(2) and
+/// execve(2) copy only a table another thread really shares. Once the last
+/// [`SharedFileTable`] has gone (the thread's record dropped its handle:
+/// exit, or another thread's execve removing it) the table is empty and
+/// every call through the cache fails with `EBADF`, checked under the
+/// table's lock, so nothing is installed in a table nobody holds.
+///
+/// The owner of the cache refreshes it where its thread's handle changes
+/// (a new thread, unshare(2), execve(2)): a stale cache sees the table its
+/// thread no longer uses.
+pub struct FileTableCache<F: ?Sized, R: RawMutex = DefaultLock> {
+    inner: Option<Arc<Inner<F, R>>>,
+}
+
+impl<F: ?Sized, R: RawMutex> core::fmt::Debug for FileTableCache<F, R> {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.debug_struct("FileTableCache").field("none", &self.inner.is_none()).finish_non_exhaustive()
+    }
+}
+
+impl<F: ?Sized, R: RawMutex> Default for FileTableCache<F, R> {
+    fn default() -> Self {
+        Self::none()
+    }
+}
+
+impl<F: ?Sized, R: RawMutex> FileTableCache<F, R> {
+    /// A cache of no table: every call is `EBADF`.
+    pub const fn none() -> Self {
+        Self { inner: None }
+    }
+
+    fn open(&self) -> Result<MutexGuard<'_, R, FileTable<F>>> {
+        self.inner.as_ref().ok_or(Errno::EBADF)?.lock_open()
+    }
+
+    /// Locks the table, as [`SharedFileTable::lock`]; `EBADF` when it is
+    /// closed (its last handle gone) or this cache is of none.
+    pub fn lock(&self) -> Result<FileTableGuard<'_, F, R>> {
+        self.open().map(FileTableGuard)
+    }
+
+    /// The open file behind `fd` (`EBADF`): one lock, one reference taken
+    /// (the file's).
+    #[inline]
+    pub fn get(&self, fd: u32) -> Result<Arc<F>> {
+        self.open()?.get(fd)
+    }
+
+    /// close(2), as [`SharedFileTable::close`].
+    pub fn close(&self, fd: u32) -> Result<Arc<F>> {
+        self.open()?.close(fd)
+    }
+
+    /// dup2(2), as [`SharedFileTable::dup2`].
+    pub fn dup2(&self, oldfd: u32, newfd: u32, nofile: u64) -> Result<Option<Arc<F>>> {
+        self.open()?.dup2(oldfd, newfd, nofile)
+    }
+
+    /// dup3(2), as [`SharedFileTable::dup3`].
+    pub fn dup3(&self, oldfd: u32, newfd: u32, flags: u32, nofile: u64) -> Result<Option<Arc<F>>> {
+        self.open()?.dup3(oldfd, newfd, flags, nofile)
+    }
+
+    /// close_range(2) without `CLOSE_RANGE_UNSHARE` (`EINVAL` with it: the
+    /// unshare replaces the thread's handle, which its owner does, then
+    /// calls this), closing or marking the range in the table as it is; the
+    /// closed files are returned.
+    pub fn close_range(&self, first: u32, last: u32, flags: u32) -> Result<Vec<Arc<F>>> {
+        check_close_range(first, last, flags)?;
+        if flags & CLOSE_RANGE_UNSHARE != 0 {
+            return Err(Errno::EINVAL);
+        }
+        self.open()?.close_range(first, last, flags)
+    }
+
+    /// Whether this caches the table of `handle`.
+    pub fn is_of(&self, handle: &SharedFileTable<F, R>) -> bool {
+        self.inner.as_ref().is_some_and(|i| Arc::ptr_eq(i, &handle.inner))
+    }
+
+    /// A new owner of the table (a [`SharedFileTable`]) unless it is
+    /// closed: for what must keep the table itself (a pidfd_getfd of a
+    /// thread's table, say), not for a system call's own use.
+    pub fn upgrade(&self) -> Option<SharedFileTable<F, R>> {
+        owner_of(Arc::clone(self.inner.as_ref()?))
     }
 }

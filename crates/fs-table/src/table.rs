@@ -471,8 +471,10 @@ impl<F: ?Sized> FileTable<F> {
     }
 }
 
-/// The argument checks of close_range(2), in Linux's order.
-pub(crate) fn check_close_range(first: u32, last: u32, flags: u32) -> Result<()> {
+/// The argument checks of close_range(2), in Linux's order: `EINVAL` for
+/// a flag other than `CLOSE_RANGE_UNSHARE` and `CLOSE_RANGE_CLOEXEC`, or for
+/// `first > last`.
+pub fn check_close_range(first: u32, last: u32, flags: u32) -> Result<()> {
     if flags & !(CLOSE_RANGE_UNSHARE | CLOSE_RANGE_CLOEXEC) != 0 {
         return Err(Errno::EINVAL);
     }

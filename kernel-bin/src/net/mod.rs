@@ -989,12 +989,12 @@ fn put_control(
     if !rights.is_empty() {
         let r_room = room(&out);
         let fdmax = if r_room > CMSG_HDR { (r_room - CMSG_HDR) / 4 } else { 0 };
-        let files = t.files()?;
+        let files = t.files();
         let nofile = t.nofile();
         let cloexec = flags & MSG_CMSG_CLOEXEC != 0;
         let mut fds: Vec<u32> = Vec::new();
         for f in rights.iter().take(fdmax) {
-            match files.lock().insert(f.clone(), cloexec, nofile) {
+            match files.lock().and_then(|mut g| g.insert(f.clone(), cloexec, nofile)) {
                 Ok(fd) => fds.push(fd),
                 Err(_) => break,
             }
@@ -1015,7 +1015,6 @@ fn put_control(
         if i < rights.len() {
             trunc = MSG_CTRUNC;
         }
-        drop(files);
     }
     drop(rights);
     if !out.is_empty() {

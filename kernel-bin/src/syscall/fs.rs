@@ -148,13 +148,13 @@ pub(crate) fn install_pair(
     cloexec: bool,
     out: UserPtr<[u32; 2]>,
 ) -> Result<()> {
-    let files = t.files()?;
+    let files = t.files();
     let nofile = t.nofile();
-    let fa = files.lock().insert(a, cloexec, nofile)?;
+    let fa = files.lock()?.insert(a, cloexec, nofile)?;
     // a statement of its own: a `match` on `files.lock().insert(..)` would
     // keep the guard to the end of the match, and the close below would
     // take the same spin lock again (LTP's pipe07 hung the machine so)
-    let inserted = files.lock().insert(b, cloexec, nofile);
+    let inserted = files.lock().and_then(|mut g| g.insert(b, cloexec, nofile));
     let fb = match inserted {
         Ok(fd) => fd,
         Err(e) => {
@@ -179,8 +179,7 @@ pub(crate) fn install(t: &UThread, file: Arc<dyn File>, cloexec: bool) -> SysRes
 
 /// [`install`] under a RLIMIT_NOFILE the caller has already read.
 fn install_limited(t: &UThread, file: Arc<dyn File>, cloexec: bool, nofile: u64) -> SysResult {
-    let files = t.files()?;
-    let fd = files.lock().insert(file, cloexec, nofile)?;
+    let fd = t.files().lock()?.insert(file, cloexec, nofile)?;
     Ok(fd as isize)
 }
 
@@ -813,20 +812,33 @@ pub fn openat(t: &mut UThread, dirfd: DirFd, pathname: UserCStr, flags: u32, mod
 }
 
 pub fn close(t: &mut UThread, fd: Fd) -> SysResult {
-    let closed = t.files()?.close(fd.get())?;
+    let closed = t.files().close(fd.get())?;
     crate::locks::closed(t.pid, &closed);
     drop(closed);
     Ok(0)
 }
 
 pub fn close_range(t: &mut UThread, first: u32, last: u32, flags: u32) -> SysResult {
-    let mut files = t.files()?;
-    let closed = files.close_range(first, last, flags)?;
-    drop(files);
+    fs_table::check_close_range(first, last, flags)?;
+    // CLOSE_RANGE_UNSHARE: unshare_fd() first, as unshare(CLONE_FILES)
+    // (the thread's record gets the copy, its cache follows); the range is
+    // then closed in the copy only, whose files the other owners still
+    // hold, and the POSIX locks stay (Linux's belong to the old table)
+    let mut unshared = false;
+    if flags & fs_table::CLOSE_RANGE_UNSHARE != 0
+        && table().with_thread(t.tid, |th| th.files().is_some_and(|f| f.is_shared())).unwrap_or(false)
+    {
+        table().unshare(t.tid, process::clone::CloneFlags::FILES.bits())?;
+        t.refresh_files();
+        unshared = true;
+    }
+    let closed = t.files().close_range(first, last, flags & !fs_table::CLOSE_RANGE_UNSHARE)?;
     // up to RLIMIT_NOFILE files, each dropped here (the last reference
     // closes it): a preemption point after each (no lock held)
     for f in closed {
-        crate::locks::closed(t.pid, &f);
+        if !unshared {
+            crate::locks::closed(t.pid, &f);
+        }
         drop(f);
         crate::sched::cond_resched();
     }
@@ -1076,19 +1088,18 @@ fn as_pipe(file: &dyn File) -> Option<&crate::pipe::PipeEnd> {
 pub fn fcntl(t: &mut UThread, fd: Fd, cmd: u32, arg: u64) -> SysResult {
     let fd32 = fd.get();
     let cmd = u64::from(cmd);
-    let files = t.files()?;
+    let files = t.files();
     match cmd {
         F_DUPFD | F_DUPFD_CLOEXEC => {
             let nofile = t.nofile();
             let min = u32::try_from(arg).map_err(|_| Errno::EINVAL)?;
-            Ok(files.lock().dupfd(fd32, min, cmd == F_DUPFD_CLOEXEC, nofile)? as isize)
+            Ok(files.lock()?.dupfd(fd32, min, cmd == F_DUPFD_CLOEXEC, nofile)? as isize)
         }
-        F_GETFD => Ok(files.lock().fd_flags(fd32)? as isize),
-        F_SETFD => files.lock().set_fd_flags(fd32, arg as u32).map(|_| 0),
-        F_GETFL => Ok(files.lock().get(fd32)?.status_flags() as isize),
+        F_GETFD => Ok(files.lock()?.fd_flags(fd32)? as isize),
+        F_SETFD => files.lock()?.set_fd_flags(fd32, arg as u32).map(|_| 0),
+        F_GETFL => Ok(files.get(fd32)?.status_flags() as isize),
         F_SETFL => {
-            let file = files.lock().get(fd32)?;
-            drop(files);
+            let file = files.get(fd32)?;
             // setfl(): O_DIRECT needs direct I/O, but on a pipe or FIFO
             // (their packet mode)
             if arg as u32 & vfs::O_DIRECT != 0
@@ -1102,14 +1113,13 @@ pub fn fcntl(t: &mut UThread, fd: Fd, cmd: u32, arg: u64) -> SysResult {
             crate::fasync::setfl(fd32 as i32, &file, |_| arg as u32).map(|()| 0)
         }
         _ if crate::fasync::is_owner_cmd(cmd) => {
-            let file = files.lock().get(fd32)?;
-            drop(files);
+            let file = files.get(fd32)?;
             crate::fasync::fcntl(t, &*file, cmd, arg)
         }
-        F_ADD_SEALS => super::shm::add_seals(&files.lock().get(fd32)?, arg),
-        F_GET_SEALS => super::shm::get_seals(&files.lock().get(fd32)?),
+        F_ADD_SEALS => super::shm::add_seals(&files.get(fd32)?, arg),
+        F_GET_SEALS => super::shm::get_seals(&files.get(fd32)?),
         F_GETPIPE_SZ | F_SETPIPE_SZ => {
-            let file = files.lock().get(fd32)?;
+            let file = files.get(fd32)?;
             let p = as_pipe(&*file).ok_or(Errno::EBADF)?;
             if cmd == F_GETPIPE_SZ {
                 Ok(p.capacity() as isize)
@@ -1119,22 +1129,19 @@ pub fn fcntl(t: &mut UThread, fd: Fd, cmd: u32, arg: u64) -> SysResult {
             }
         }
         F_NOTIFY => {
-            let file = files.lock().get(fd32)?;
-            drop(files);
+            let file = files.get(fd32)?;
             crate::dnotify::fcntl_notify(t, fd32 as i32, file, arg)
         }
         _ if crate::locks::is_lease_cmd(cmd) => {
-            let file = files.lock().get(fd32)?;
-            drop(files);
+            let file = files.get(fd32)?;
             crate::locks::lease_fcntl(t, fd32 as i32, file, cmd, arg)
         }
         _ if crate::locks::is_lock_cmd(cmd) => {
-            let file = files.lock().get(fd32)?;
-            drop(files);
+            let file = files.get(fd32)?;
             crate::locks::fcntl(t, file, cmd, arg)
         }
         _ => {
-            files.lock().get(fd32)?;
+            files.get(fd32)?;
             log::info!("pid {}: fcntl command {cmd} unsupported: EINVAL", t.pid);
             Err(Errno::EINVAL)
         }
@@ -1143,13 +1150,13 @@ pub fn fcntl(t: &mut UThread, fd: Fd, cmd: u32, arg: u64) -> SysResult {
 
 pub fn dup(t: &mut UThread, fd: Fd) -> SysResult {
     let nofile = t.nofile();
-    Ok(t.files()?.lock().dup(fd.get(), nofile)? as isize)
+    Ok(t.files().lock()?.dup(fd.get(), nofile)? as isize)
 }
 
 pub fn dup2(t: &mut UThread, old: Fd, new: Fd) -> SysResult {
     let (old, new) = (old.get(), new.get());
     let nofile = t.nofile();
-    let files = t.files()?;
+    let files = t.files();
     let displaced = files.dup2(old, new, nofile)?;
     if let Some(f) = &displaced {
         crate::locks::closed(t.pid, f);
@@ -1161,7 +1168,7 @@ pub fn dup2(t: &mut UThread, old: Fd, new: Fd) -> SysResult {
 pub fn dup3(t: &mut UThread, old: Fd, new: Fd, flags: u32) -> SysResult {
     let (old, new) = (old.get(), new.get());
     let nofile = t.nofile();
-    let files = t.files()?;
+    let files = t.files();
     let displaced = files.dup3(old, new, flags, nofile)?;
     if let Some(f) = &displaced {
         crate::locks::closed(t.pid, f);

@@ -32,9 +32,8 @@ pub fn generic_ioctl(t: &UThread, fd: Fd, cmd: u32, arg: u64) -> Option<SysResul
     }
     let r = match cmd {
         FIOCLEX | FIONCLEX => {
-            let files = t.files();
             let flags = if cmd == FIOCLEX { fs_table::FD_CLOEXEC } else { 0 };
-            files.and_then(|files| files.lock().set_fd_flags(fd.get(), flags)).map(|_| 0)
+            t.files().lock().and_then(|mut g| g.set_fd_flags(fd.get(), flags)).map(|_| 0)
         }
         // ioctl_fionbio, ioctl_fioasync: under the description's status
         // lock, as F_SETFL

@@ -21,7 +21,7 @@ pub mod task;
 mod time;
 
 use crate::proc::{Hooks, Kernel, table};
-use crate::uthread::{self, Flow, UThread};
+use crate::uthread::{self, FilesCache, Flow, UThread};
 use alloc::sync::Arc;
 use alloc::vec::Vec;
 use fs_extra::XattrAt::{self, Path};
@@ -29,7 +29,7 @@ use linux_abi::args::{Args, DirFd, Fd, UserCStr, UserPtr, UserSlice, access_ok};
 use linux_abi::pod::Pod;
 use linux_abi::syscall::nr;
 use linux_abi::{Errno, Result};
-use process::seams::{Files, Fs};
+use process::seams::Fs;
 use process::wait::ChildStatus;
 
 /// How many times each unsupported number (511: any above) was called.
@@ -493,11 +493,14 @@ impl process::uaccess::UserMemory for UThread {
 }
 
 /// The thread's tables, through its caches ([`UThread::files_cache`]): no
-/// process-table lock on the fd paths.
+/// process-table lock on the fd paths, and no reference count on the fd
+/// table's.
 impl UThread {
-    /// The thread's fd table (`EBADF` once the thread has none).
-    pub fn files(&self) -> Result<Files<Kernel>> {
-        self.files_cache.upgrade().ok_or(Errno::EBADF)
+    /// The thread's fd table (its calls are `EBADF` once the thread has
+    /// none).
+    #[inline]
+    pub fn files(&self) -> &FilesCache {
+        &self.files_cache
     }
 
     /// The thread's root, cwd and umask.
@@ -514,7 +517,7 @@ impl UThread {
         {
             return Ok(f.clone());
         }
-        self.files()?.lock().get(fd.get())
+        self.files_cache.get(fd.get())
     }
 
     /// The RLIMIT_NOFILE soft limit.

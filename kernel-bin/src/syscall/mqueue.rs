@@ -425,15 +425,17 @@ pub fn mq_open(t: &mut UThread, name: UserCStr, oflag: u32, mode: u32, attr: Use
     // do_mq_open: get_unused_fd_flags(O_CLOEXEC) first (EMFILE before any
     // queue is made)
     let nofile = t.nofile();
-    let files = t.files()?;
-    let reserved = files.lock().reserve(true, nofile)?;
+    let files = t.files();
+    let reserved = files.lock()?.reserve(true, nofile)?;
     // dead namespaces' queues give their bytes back before the charge
     reap_namespaces();
     let who = Creator { cred: &cred, ruid, rlimit, umask, sys_resource };
     let inode = match open_in(&ns, &name, oflag, mode, attr, &lim, &who) {
         Ok(i) => i,
         Err(e) => {
-            files.lock().unreserve(reserved);
+            if let Ok(mut g) = files.lock() {
+                g.unreserve(reserved);
+            }
             return Err(e);
         }
     };
@@ -445,7 +447,10 @@ pub fn mq_open(t: &mut UThread, name: UserCStr, oflag: u32, mode: u32, attr: Use
         name,
         owner: vfs::FileOwner::new(),
     });
-    let r = files.lock().install(reserved, file);
+    let r = match files.lock() {
+        Ok(mut g) => g.install(reserved, file),
+        Err(_) => Err(file),
+    };
     match r {
         Ok(fd) => Ok(fd as isize),
         // the table changed under us (cannot happen: the reservation is ours)
@@ -830,8 +835,7 @@ pub fn exec_closing(t: &UThread) -> MqExec {
         m.image = fresh;
         o
     });
-    let Ok(files) = t.files() else { return out };
-    let g = files.lock();
+    let Ok(g) = t.files().lock() else { return out };
     for (fd, f) in g.iter() {
         if g.fd_flags(fd).is_ok_and(|fl| fl & fs_table::FD_CLOEXEC != 0)
             && let Some(m) = f.as_any().and_then(|a| a.downcast_ref::<MqFile>())
