@@ -200,6 +200,19 @@ pub fn boot(
     linux_cmdline: &str,
     ours_cmdline: &str,
 ) -> Result<bool, String> {
+    boot_each(o, image, linux_cmdline, ours_cmdline, |side, q| one_side(r, &q, side, dir, o.timeout))
+}
+
+/// The machines of [`boot`], each given to `run` on a thread of its own
+/// (`"linux"` or `"ours"` and the machine, which `run` may change before
+/// it boots it); true when `run` said true for every side.
+pub fn boot_each(
+    o: &Opts,
+    image: &Path,
+    linux_cmdline: &str,
+    ours_cmdline: &str,
+    run: impl Fn(&'static str, crate::qemu::Qemu) -> Result<bool, String> + Sync,
+) -> Result<bool, String> {
     let mut jobs = Vec::new();
     if o.sides.linux() {
         jobs.push(("linux", crate::linux::vmlinuz()?, linux_cmdline));
@@ -207,6 +220,7 @@ pub fn boot(
     if o.sides.ours() {
         jobs.push(("ours", crate::build_kernel(o.release)?, ours_cmdline));
     }
+    let run = &run;
     let results: Vec<Result<bool, String>> = std::thread::scope(|s| {
         let handles: Vec<_> = jobs
             .into_iter()
@@ -218,7 +232,7 @@ pub fn boot(
                     o.smp,
                     o.memory.clone(),
                 );
-                s.spawn(move || one_side(r, &q, side, dir, o.timeout))
+                s.spawn(move || run(side, q))
             })
             .collect();
         handles
