@@ -86,7 +86,6 @@ mod tests {
     use super::*;
     use crate::testing::VecMemory;
     use alloc::vec;
-    use linux_abi::{Errno, Result};
 
     fn put64(m: &VecMemory, a: u64, v: u64) {
         m.write_bytes(a, &v.to_ne_bytes()).unwrap();

@@ -400,7 +400,6 @@ mod tests {
     use super::*;
     use crate::testing::VecMemory;
     use alloc::vec;
-    use alloc::vec::Vec;
 
     #[test]
     fn status_words() {
