@@ -10,7 +10,7 @@
  * at every address of every interface, one added after they were bound
  * too, and answer from the address they were reached at.
  */
-#include "kt_inet.h"
+#include "kt_netlink.h"
 
 #include <sched.h>
 
@@ -18,99 +18,14 @@
 #define CLONE_NEWNET 0x40000000
 #endif
 
-#define AF_NETLINK_ 16
-#define NLMSG_ERROR_ 2
-#define NLMSG_DONE_ 3
-#define NLM_F_REQUEST_ 1
-#define NLM_F_MULTI_ 2
-#define NLM_F_ACK_ 4
-#define NLM_F_DUMP_ 0x300
-#define NLM_F_REPLACE_ 0x100
-#define NLM_F_EXCL_ 0x200
-#define NLM_F_CREATE_ 0x400
-#define RTM_NEWLINK_ 16
-#define RTM_NEWADDR_ 20
-#define RTM_DELADDR_ 21
-#define RTM_GETADDR_ 22
-#define RTM_NEWROUTE_ 24
-#define RTM_DELROUTE_ 25
-#define RTM_GETROUTE_ 26
-#define IFA_ADDRESS_ 1
-#define IFA_LOCAL_ 2
-#define IFA_LABEL_ 3
-#define RTA_DST_ 1
-#define RTA_OIF_ 4
-#define RTA_GATEWAY_ 5
-#define RTA_PRIORITY_ 6
-#define RTA_TABLE_ 15
-#define NETLINK_ADD_MEMBERSHIP_ 1
-#define SOL_NETLINK_ 270
-#define RTNLGRP_IPV4_ROUTE_ 7
-#define RTMGRP_IPV4_IFADDR_ 0x10
-
-struct nlhdr { uint32_t len; uint16_t type, flags; uint32_t seq, pid; };
-struct snl { uint16_t family, pad; uint32_t pid, groups; };
-struct ifinfo { uint8_t family, pad; uint16_t type; int32_t index; uint32_t flags, change; };
-struct ifamsg_ { uint8_t family, prefixlen, flags, scope; uint32_t index; };
-struct rtmsg_ { uint8_t family, dst_len, src_len, tos, table, protocol, scope, type; uint32_t flags; };
-struct rta { uint16_t len, type; };
-
-static unsigned char rbuf[65536];
-static uint32_t seq_no = 100;
-
-static uint32_t portid(int s) {
-    struct snl a;
-    socklen_t l = sizeof a;
-    if (getsockname(s, (struct sockaddr *)&a, &l) != 0) return 0xdead;
-    return a.pid;
-}
-
-/* a request being built */
-struct req { unsigned char b[512]; size_t n; };
-
-static void req_start(struct req *r, uint16_t type, uint16_t flags, const void *body, size_t n) {
-    struct nlhdr h = {0, type, flags, ++seq_no, 0};
-    memcpy(r->b, &h, sizeof h);
-    memcpy(r->b + sizeof h, body, n);
-    r->n = sizeof h + ((n + 3) & ~(size_t)3);
-}
-
-static void req_attr(struct req *r, uint16_t type, const void *d, size_t n) {
-    struct rta a = {(uint16_t)(4 + n), type};
-    memcpy(r->b + r->n, &a, 4);
-    memcpy(r->b + r->n + 4, d, n);
-    r->n += (4 + n + 3) & ~(size_t)3;
-}
-
-/* sends the request with NLM_F_ACK; returns the ack's error (0, -errno),
- * or 1000 + k when something else went wrong */
-static int req_ack(int s, struct req *r) {
-    struct nlhdr *h = (struct nlhdr *)r->b;
-    h->len = (uint32_t)r->n;
-    h->flags |= NLM_F_ACK_;
-    struct snl a = {AF_NETLINK_, 0, 0, 0};
-    if (sendto(s, r->b, r->n, 0, (struct sockaddr *)&a, sizeof a) != (ssize_t)r->n) return 1001;
-    for (int i = 0; i < 50; i++) {
-        ssize_t n = recv(s, rbuf, sizeof rbuf, 0);
-        if (n < (ssize_t)sizeof(struct nlhdr)) return 1002;
-        struct nlhdr *m = (struct nlhdr *)rbuf;
-        if (m->type == NLMSG_ERROR_ && m->seq == h->seq) return *(int32_t *)(m + 1);
-    }
-    return 1003;
-}
-
-static int nl_socket(void) {
-    return socket(AF_NETLINK_, SOCK_RAW | SOCK_CLOEXEC, 0);
-}
-
 static int link_set(int s, int index, int up) {
     struct ifinfo ifi = {0};
     ifi.index = index;
     ifi.flags = up ? IFF_UP : 0;
     ifi.change = IFF_UP;
-    struct req r;
-    req_start(&r, RTM_NEWLINK_, NLM_F_REQUEST_, &ifi, sizeof ifi);
-    return req_ack(s, &r);
+    struct nl_req r;
+    nl_req_start(&r, RTM_NEWLINK_, NLM_F_REQUEST_, &ifi, sizeof ifi);
+    return nl_req_ack(s, &r);
 }
 
 /* RTM_NEWADDR/RTM_DELADDR of an IPv4 or IPv6 address (as ip addr add/del) */
@@ -119,11 +34,11 @@ static int addr_change(int s, uint16_t type, uint16_t flags, int family, const c
     if (inet_pton(family, text, a) != 1) return 1004;
     size_t n = family == AF_INET ? 4 : 16;
     struct ifamsg_ ifa = {(uint8_t)family, (uint8_t)prefix, 0, 0, (uint32_t)index};
-    struct req r;
-    req_start(&r, type, NLM_F_REQUEST_ | flags, &ifa, sizeof ifa);
-    req_attr(&r, IFA_LOCAL_, a, n);
-    req_attr(&r, IFA_ADDRESS_, a, n);
-    return req_ack(s, &r);
+    struct nl_req r;
+    nl_req_start(&r, type, NLM_F_REQUEST_ | flags, &ifa, sizeof ifa);
+    nl_req_attr(&r, IFA_LOCAL_, a, n);
+    nl_req_attr(&r, IFA_ADDRESS_, a, n);
+    return nl_req_ack(s, &r);
 }
 
 /* RTM_NEWROUTE/RTM_DELROUTE of a main-table route (as ip route add/del) */
@@ -138,88 +53,60 @@ static int route_change(int s, uint16_t type, uint16_t flags, int family, const 
         rt.scope = gw ? 0 : 253;
         rt.type = 1; /* RTN_UNICAST */
     }
-    struct req r;
-    req_start(&r, type, NLM_F_REQUEST_ | flags, &rt, sizeof rt);
-    req_attr(&r, RTA_DST_, a, n);
+    struct nl_req r;
+    nl_req_start(&r, type, NLM_F_REQUEST_ | flags, &rt, sizeof rt);
+    nl_req_attr(&r, RTA_DST_, a, n);
     if (gw) {
         if (inet_pton(family, gw, g) != 1) return 1004;
-        req_attr(&r, RTA_GATEWAY_, g, n);
+        nl_req_attr(&r, RTA_GATEWAY_, g, n);
     }
     if (oif) {
         uint32_t o = (uint32_t)oif;
-        req_attr(&r, RTA_OIF_, &o, 4);
+        nl_req_attr(&r, RTA_OIF_, &o, 4);
     }
-    return req_ack(s, &r);
+    return nl_req_ack(s, &r);
 }
 
-static void *attr(void *start, size_t n, uint16_t type, size_t *alen) {
-    unsigned char *p = start;
-    while (n >= 4) {
-        struct rta *r = (struct rta *)p;
-        if (r->len < 4 || r->len > n) return NULL;
-        if ((r->type & 0x3fff) == type) {
-            *alen = r->len - 4;
-            return p + 4;
+/* what dump_has looks for, and found */
+struct want { uint16_t type; int family, len, index, found; unsigned char a[16]; size_t alen; uint32_t *metric; };
+
+static int on_dumped(struct nlhdr *h, void *arg) {
+    struct want *w = arg;
+    size_t got = 0;
+    if (w->type == RTM_GETADDR_) {
+        struct ifamsg_ *m = (struct ifamsg_ *)(h + 1);
+        unsigned char *v = nl_attr(m + 1, h->len - sizeof *h - sizeof *m, IFA_ADDRESS_, &got);
+        if (m->family == w->family && (int)m->index == w->index && m->prefixlen == w->len && v &&
+            got == w->alen && memcmp(v, w->a, w->alen) == 0)
+            w->found = 1;
+    } else {
+        struct rtmsg_ *m = (struct rtmsg_ *)(h + 1);
+        size_t rest = h->len - sizeof *h - sizeof *m;
+        unsigned char *v = nl_attr(m + 1, rest, RTA_DST_, &got);
+        size_t ol;
+        uint32_t *o = nl_attr(m + 1, rest, RTA_OIF_, &ol);
+        if (m->family == w->family && m->table == 254 && m->dst_len == w->len && v && got == w->alen &&
+            memcmp(v, w->a, w->alen) == 0 && o && (int)*o == w->index) {
+            w->found = 1;
+            size_t pl;
+            uint32_t *pr = nl_attr(m + 1, rest, RTA_PRIORITY_, &pl);
+            if (w->metric) *w->metric = pr ? *pr : 0;
         }
-        size_t step = (r->len + 3u) & ~3u;
-        if (step >= n) return NULL;
-        p += step;
-        n -= step;
     }
-    return NULL;
+    return 0;
 }
 
 /* whether a dump of `type` for `family` has an address (prefix) or route
  * (dst_len) `text` on interface `index`; -1 on a broken dump. For routes
  * *metric gets RTA_PRIORITY (or 0). */
 static int dump_has(int s, uint16_t type, int family, const char *text, int len, int index, uint32_t *metric) {
-    unsigned char want[16];
-    if (inet_pton(family, text, want) != 1) return -1;
-    size_t alen = family == AF_INET ? 4 : 16;
+    struct want w = {type, family, len, index, 0, {0}, family == AF_INET ? 4 : 16, metric};
+    if (inet_pton(family, text, w.a) != 1) return -1;
     unsigned char body[12] = {(uint8_t)family};
-    struct req r;
-    req_start(&r, type, NLM_F_REQUEST_ | NLM_F_DUMP_, body, type == RTM_GETADDR_ ? 8 : 12);
-    struct nlhdr *q = (struct nlhdr *)r.b;
-    q->len = (uint32_t)r.n;
-    struct snl a = {AF_NETLINK_, 0, 0, 0};
-    if (sendto(s, r.b, r.n, 0, (struct sockaddr *)&a, sizeof a) != (ssize_t)r.n) return -1;
-    int found = 0;
-    for (int rounds = 0; rounds < 100; rounds++) {
-        ssize_t n = recv(s, rbuf, sizeof rbuf, 0);
-        if (n < 0) return -1;
-        unsigned char *p = rbuf;
-        while (n >= (ssize_t)sizeof(struct nlhdr)) {
-            struct nlhdr *h = (struct nlhdr *)p;
-            if (h->len < sizeof *h || h->len > (size_t)n) return -1;
-            if (h->type == NLMSG_DONE_) return found;
-            if (h->type == NLMSG_ERROR_) return -1;
-            size_t got;
-            if (type == RTM_GETADDR_) {
-                struct ifamsg_ *m = (struct ifamsg_ *)(h + 1);
-                unsigned char *v = attr(m + 1, h->len - sizeof *h - sizeof *m, IFA_ADDRESS_, &got);
-                if (m->family == family && (int)m->index == index && m->prefixlen == len && v && got == alen &&
-                    memcmp(v, want, alen) == 0)
-                    found = 1;
-            } else {
-                struct rtmsg_ *m = (struct rtmsg_ *)(h + 1);
-                size_t rest = h->len - sizeof *h - sizeof *m;
-                unsigned char *v = attr(m + 1, rest, RTA_DST_, &got);
-                size_t ol;
-                uint32_t *o = attr(m + 1, rest, RTA_OIF_, &ol);
-                if (m->family == family && m->table == 254 && m->dst_len == len && v && got == alen &&
-                    memcmp(v, want, alen) == 0 && o && (int)*o == index) {
-                    found = 1;
-                    size_t pl;
-                    uint32_t *pr = attr(m + 1, rest, RTA_PRIORITY_, &pl);
-                    if (metric) *metric = pr ? *pr : 0;
-                }
-            }
-            size_t step = (h->len + 3u) & ~3u;
-            p += step;
-            n -= (ssize_t)step;
-        }
-    }
-    return -1;
+    struct nl_req r;
+    nl_req_start(&r, type, NLM_F_REQUEST_ | NLM_F_DUMP_, body, type == RTM_GETADDR_ ? 8 : 12);
+    if (nl_req_send(s, &r) != 0) return -1;
+    return nl_dump(s, nl_seq, on_dumped, &w) == 0 ? w.found : -1;
 }
 
 static int udp_bind(const char *ip, int port) {
@@ -248,7 +135,7 @@ static int udp_connect(const char *ip) {
 
 static int addresses_on_lo(void) {
     KT_CHILD_CHECK(1, unshare(CLONE_NEWNET) == 0);
-    int s = nl_socket();
+    int s = nl_socket(NETLINK_ROUTE_);
     KT_CHILD_CHECK(2, s >= 0);
     KT_CHILD_CHECK(3, link_set(s, 1, 1) == 0);
     KT_CHILD_CHECK(4, udp_bind("10.9.9.9", 4000) == EADDRNOTAVAIL);
@@ -308,7 +195,7 @@ KT_CASE(addresses_added_and_deleted_on_lo) {
 
 static int routes_on_lo(void) {
     KT_CHILD_CHECK(1, unshare(CLONE_NEWNET) == 0);
-    int s = nl_socket();
+    int s = nl_socket(NETLINK_ROUTE_);
     KT_CHILD_CHECK(2, s >= 0);
     /* lo down: no route onto it */
     KT_CHILD_CHECK(3, route_change(s, RTM_NEWROUTE_, EXCL, AF_INET, "192.168.5.0", 24, NULL, 1) == -ENETDOWN);
@@ -364,9 +251,9 @@ static struct nlhdr *next_of(int s, uint16_t type) {
     for (int i = 0; i < 50; i++) {
         struct pollfd pf = {s, POLLIN, 0};
         if (poll(&pf, 1, 2000) != 1) return NULL;
-        ssize_t n = recv(s, rbuf, sizeof rbuf, 0);
+        ssize_t n = recv(s, nl_buf, sizeof nl_buf, 0);
         if (n < (ssize_t)sizeof(struct nlhdr)) return NULL;
-        struct nlhdr *h = (struct nlhdr *)rbuf;
+        struct nlhdr *h = (struct nlhdr *)nl_buf;
         if (h->type == type) return h;
     }
     return NULL;
@@ -374,7 +261,7 @@ static struct nlhdr *next_of(int s, uint16_t type) {
 
 static int monitor(void) {
     KT_CHILD_CHECK(1, unshare(CLONE_NEWNET) == 0);
-    int s = nl_socket(), mon = nl_socket(), rmon = nl_socket();
+    int s = nl_socket(NETLINK_ROUTE_), mon = nl_socket(NETLINK_ROUTE_), rmon = nl_socket(NETLINK_ROUTE_);
     KT_CHILD_CHECK(2, s >= 0 && mon >= 0 && rmon >= 0);
     KT_CHILD_CHECK(3, link_set(s, 1, 1) == 0);
     /* RTMGRP_IPV4_IFADDR by bind, RTNLGRP_IPV4_ROUTE by the option */
@@ -386,53 +273,53 @@ static int monitor(void) {
     KT_CHILD_CHECK(26, bind(rmon, (struct sockaddr *)&any, sizeof any) == 0);
     KT_CHILD_CHECK(5, setsockopt(rmon, SOL_NETLINK_, NETLINK_ADD_MEMBERSHIP_, &g, sizeof g) == 0);
     /* joining binds nothing, and a member without a port id gets nothing */
-    int unbound = nl_socket();
+    int unbound = nl_socket(NETLINK_ROUTE_);
     KT_CHILD_CHECK(25, setsockopt(unbound, SOL_NETLINK_, NETLINK_ADD_MEMBERSHIP_, &g, sizeof g) == 0);
-    KT_CHILD_CHECK(24, portid(unbound) == 0);
+    KT_CHILD_CHECK(24, nl_portid(unbound) == 0);
     g = 0;
     KT_CHILD_CHECK(6, setsockopt(rmon, SOL_NETLINK_, NETLINK_ADD_MEMBERSHIP_, &g, sizeof g) == -1 && errno == EINVAL);
     KT_CHILD_CHECK(7, addr_change(s, RTM_NEWADDR_, EXCL, AF_INET, "10.9.9.9", 24, 1) == 0);
-    uint32_t seq = seq_no;
+    uint32_t seq = nl_seq;
     struct nlhdr *h = next_of(mon, RTM_NEWADDR_);
     KT_CHILD_CHECK(8, h != NULL);
-    KT_CHILD_CHECK(9, h->seq == seq && h->pid == portid(s));
+    KT_CHILD_CHECK(9, h->seq == seq && h->pid == nl_portid(s));
     struct ifamsg_ *m = (struct ifamsg_ *)(h + 1);
     KT_CHILD_CHECK(10, m->family == AF_INET && m->prefixlen == 24 && m->index == 1);
     size_t n;
-    unsigned char *v = attr(m + 1, h->len - sizeof *h - sizeof *m, IFA_LOCAL_, &n);
+    unsigned char *v = nl_attr(m + 1, h->len - sizeof *h - sizeof *m, IFA_LOCAL_, &n);
     unsigned char want[4] = {10, 9, 9, 9};
     KT_CHILD_CHECK(11, v && n == 4 && memcmp(v, want, 4) == 0);
-    char *label = attr(m + 1, h->len - sizeof *h - sizeof *m, IFA_LABEL_, &n);
+    char *label = nl_attr(m + 1, h->len - sizeof *h - sizeof *m, IFA_LABEL_, &n);
     KT_CHILD_CHECK(12, label && strcmp(label, "lo") == 0);
     /* a failed change tells nobody */
     KT_CHILD_CHECK(13, addr_change(s, RTM_NEWADDR_, EXCL, AF_INET, "10.9.9.9", 24, 1) == -EEXIST);
     KT_CHILD_CHECK(14, addr_change(s, RTM_DELADDR_, 0, AF_INET, "10.9.9.9", 24, 1) == 0);
-    seq = seq_no;
+    seq = nl_seq;
     h = next_of(mon, RTM_DELADDR_);
     KT_CHILD_CHECK(15, h != NULL && h->seq == seq);
     /* a route added: its own message with the request's seq */
     KT_CHILD_CHECK(16, route_change(s, RTM_NEWROUTE_, EXCL, AF_INET, "192.168.5.0", 24, NULL, 1) == 0);
-    seq = seq_no;
+    seq = nl_seq;
     for (;;) {
         h = next_of(rmon, RTM_NEWROUTE_);
         KT_CHILD_CHECK(17, h != NULL);
         if (h->seq == seq) break;
     }
-    KT_CHILD_CHECK(18, h->pid == portid(s));
+    KT_CHILD_CHECK(18, h->pid == nl_portid(s));
     struct rtmsg_ *r = (struct rtmsg_ *)(h + 1);
     KT_CHILD_CHECK(19, r->family == AF_INET && r->dst_len == 24 && r->table == 254 && r->type == 1);
-    uint32_t *oif = attr(r + 1, h->len - sizeof *h - sizeof *r, RTA_OIF_, &n);
+    uint32_t *oif = nl_attr(r + 1, h->len - sizeof *h - sizeof *r, RTA_OIF_, &n);
     KT_CHILD_CHECK(20, oif && *oif == 1);
     /* announced as fib_table_insert does: a new key, EXCL|CREATE */
     KT_CHILD_CHECK(28, h->flags == (NLM_F_EXCL_ | NLM_F_CREATE_));
     KT_CHILD_CHECK(21, route_change(s, RTM_DELROUTE_, 0, AF_INET, "192.168.5.0", 24, NULL, 0) == 0);
-    seq = seq_no;
+    seq = nl_seq;
     h = next_of(rmon, RTM_DELROUTE_);
     KT_CHILD_CHECK(22, h != NULL && h->seq == seq);
     KT_CHILD_CHECK(29, h->flags == 0);
     /* the address monitor saw none of the routes */
-    KT_CHILD_CHECK(23, recv(mon, rbuf, sizeof rbuf, MSG_DONTWAIT) == -1 && errno == EAGAIN);
-    KT_CHILD_CHECK(27, recv(unbound, rbuf, sizeof rbuf, MSG_DONTWAIT) == -1 && errno == EAGAIN);
+    KT_CHILD_CHECK(23, recv(mon, nl_buf, sizeof nl_buf, MSG_DONTWAIT) == -1 && errno == EAGAIN);
+    KT_CHILD_CHECK(27, recv(unbound, nl_buf, sizeof nl_buf, MSG_DONTWAIT) == -1 && errno == EAGAIN);
     return 0;
 }
 

@@ -5,84 +5,18 @@
  * Debian's Linux has inet_diag/tcp_diag/udp_diag/unix_diag as modules the
  * test initramfs does not load: a family answering ENOENT there skips.
  */
-#include "kt_inet.h"
+#include "kt_netlink.h"
 #include <sys/stat.h>
 #include <stddef.h>
 #include <sys/un.h>
 
-#define AF_NETLINK_ 16
-#define NETLINK_SOCK_DIAG_ 4
-#define NLMSG_ERROR_ 2
-#define NLMSG_DONE_ 3
-#define NLM_F_REQUEST_ 1
-#define NLM_F_MULTI_ 2
-#define NLM_F_DUMP_ 0x300
 #define SOCK_DIAG_BY_FAMILY_ 20
 
-struct nlhdr { uint32_t len; uint16_t type, flags; uint32_t seq, pid; };
-struct snl { uint16_t family, pad; uint32_t pid, groups; };
 struct sockid { uint16_t sport, dport; uint32_t src[4], dst[4], ifx, cookie[2]; };
 struct inet_req { uint8_t family, protocol, ext, pad; uint32_t states; struct sockid id; };
 struct inet_msg { uint8_t family, state, timer, retrans; struct sockid id; uint32_t expires, rqueue, wqueue, uid, inode; };
 struct unix_req { uint8_t family, protocol; uint16_t pad; uint32_t states, ino, show, cookie[2]; };
 struct unix_msg { uint8_t family, type, state, pad; uint32_t ino, cookie[2]; };
-struct rta { uint16_t len, type; };
-
-static unsigned char rbuf[65536];
-
-static int diag_open(void) {
-    if (kt_lo_up() != 0) return -1;
-    return socket(AF_NETLINK_, SOCK_RAW | SOCK_CLOEXEC, NETLINK_SOCK_DIAG_);
-}
-
-static ssize_t diag_send(int s, uint16_t type, uint16_t flags, uint32_t seq, const void *body, size_t n) {
-    unsigned char b[256];
-    struct nlhdr h = {(uint32_t)(sizeof h + n), type, flags, seq, 0};
-    memcpy(b, &h, sizeof h);
-    memcpy(b + sizeof h, body, n);
-    struct snl a = {AF_NETLINK_, 0, 0, 0};
-    return sendto(s, b, sizeof h + n, 0, (struct sockaddr *)&a, sizeof a);
-}
-
-static void *attr(void *start, size_t n, uint16_t type, size_t *alen) {
-    unsigned char *p = start;
-    while (n >= 4) {
-        struct rta *r = (struct rta *)p;
-        if (r->len < 4 || r->len > n) return NULL;
-        if ((r->type & 0x3fff) == type) {
-            *alen = r->len - 4;
-            return p + 4;
-        }
-        size_t step = (r->len + 3u) & ~3u;
-        if (step >= n) return NULL;
-        p += step;
-        n -= step;
-    }
-    return NULL;
-}
-
-/* Collects a dump's messages: returns the NLMSG_DONE errno (0 or -E), or
- * 1000 + -E of an NLMSG_ERROR, or -1000 on a malformed answer. */
-static int dump(int s, uint32_t seq, void (*fn)(struct nlhdr *, void *), void *arg) {
-    for (int rounds = 0; rounds < 100; rounds++) {
-        ssize_t n = recv(s, rbuf, sizeof rbuf, 0);
-        if (n < 0) return -1000;
-        unsigned char *p = rbuf;
-        while (n >= (ssize_t)sizeof(struct nlhdr)) {
-            struct nlhdr *h = (struct nlhdr *)p;
-            if (h->len < sizeof *h || h->len > (size_t)n || h->seq != seq) return -1000;
-            if (h->type == NLMSG_ERROR_) return 1000 - *(int32_t *)(h + 1);
-            if (!(h->flags & NLM_F_MULTI_)) return -1000;
-            if (h->type == NLMSG_DONE_) return h->len == 20 ? *(int32_t *)(h + 1) : -1000;
-            if (h->type != SOCK_DIAG_BY_FAMILY_) return -1000;
-            fn(h, arg);
-            size_t step = (h->len + 3u) & ~3u;
-            p += step;
-            n -= (ssize_t)step;
-        }
-    }
-    return -1000;
-}
 
 static uint32_t ino_of(int fd) {
     struct stat st;
@@ -98,15 +32,17 @@ static uint16_t port_of(int fd) {
 #define MAXS 64
 struct inet_seen { int n; struct inet_msg m[MAXS]; int shut[MAXS]; };
 
-static void on_inet(struct nlhdr *h, void *arg) {
+static int on_inet(struct nlhdr *h, void *arg) {
     struct inet_seen *w = arg;
-    if (w->n >= MAXS || h->len < sizeof *h + sizeof(struct inet_msg)) return;
+    if (h->type != SOCK_DIAG_BY_FAMILY_) return NL_BAD;
+    if (w->n >= MAXS || h->len < sizeof *h + sizeof(struct inet_msg)) return 0;
     memcpy(&w->m[w->n], h + 1, sizeof(struct inet_msg));
     size_t al;
-    unsigned char *a = attr((unsigned char *)(h + 1) + sizeof(struct inet_msg),
-                            h->len - sizeof *h - sizeof(struct inet_msg), 8, &al);
+    unsigned char *a = nl_attr((unsigned char *)(h + 1) + sizeof(struct inet_msg),
+                               h->len - sizeof *h - sizeof(struct inet_msg), 8, &al);
     w->shut[w->n] = a && al == 1 ? a[0] : -1;
     w->n++;
+    return 0;
 }
 
 static struct inet_msg *find_inet(struct inet_seen *w, uint32_t ino) {
@@ -122,13 +58,13 @@ static int inet_dump(int s, uint8_t family, uint8_t proto, uint32_t states, stru
     r.protocol = proto;
     r.states = states;
     w->n = 0;
-    if (diag_send(s, SOCK_DIAG_BY_FAMILY_, NLM_F_REQUEST_ | NLM_F_DUMP_, 7, &r, sizeof r) != 16 + (ssize_t)sizeof r)
-        return -1000;
-    return dump(s, 7, on_inet, w);
+    if (nl_send(s, SOCK_DIAG_BY_FAMILY_, NLM_F_REQUEST_ | NLM_F_DUMP_, 7, &r, sizeof r) != 16 + (ssize_t)sizeof r)
+        return NL_BAD;
+    return nl_dump(s, 7, on_inet, w);
 }
 
 KT_CASE(tcp_listener_and_connection) {
-    int s = diag_open();
+    int s = nl_open(NETLINK_SOCK_DIAG_);
     KT_TRUE(s >= 0, "socket: %s", kt_errname(errno));
     int l = socket(AF_INET, SOCK_STREAM, 0);
     struct sockaddr_in a = {AF_INET, 0, {htonl(INADDR_LOOPBACK)}, {0}};
@@ -180,7 +116,7 @@ KT_CASE(tcp_listener_and_connection) {
 }
 
 KT_CASE(udp_bound_and_connected) {
-    int s = diag_open();
+    int s = nl_open(NETLINK_SOCK_DIAG_);
     KT_TRUE(s >= 0, "socket: %s", kt_errname(errno));
     int u = socket(AF_INET, SOCK_DGRAM, 0);
     struct sockaddr_in a = {AF_INET, 0, {htonl(INADDR_LOOPBACK)}, {0}};
@@ -214,29 +150,31 @@ struct unix_seen {
     struct { struct unix_msg m; int namelen; char name[110]; int64_t peer; int has_rq; uint32_t rq[2]; uint32_t vfs[2]; int has_vfs; } e[MAXS];
 };
 
-static void on_unix(struct nlhdr *h, void *arg) {
+static int on_unix(struct nlhdr *h, void *arg) {
     struct unix_seen *w = arg;
-    if (w->n >= MAXS || h->len < sizeof *h + sizeof(struct unix_msg)) return;
+    if (h->type != SOCK_DIAG_BY_FAMILY_) return NL_BAD;
+    if (w->n >= MAXS || h->len < sizeof *h + sizeof(struct unix_msg)) return 0;
     memset(&w->e[w->n], 0, sizeof w->e[0]);
     memcpy(&w->e[w->n].m, h + 1, sizeof(struct unix_msg));
     unsigned char *at = (unsigned char *)(h + 1) + sizeof(struct unix_msg);
     size_t n = h->len - sizeof *h - sizeof(struct unix_msg), al;
-    unsigned char *a = attr(at, n, 0, &al);
+    unsigned char *a = nl_attr(at, n, 0, &al);
     w->e[w->n].namelen = a ? (int)al : -1;
     if (a && al <= 108) memcpy(w->e[w->n].name, a, al);
-    a = attr(at, n, 2, &al);
+    a = nl_attr(at, n, 2, &al);
     w->e[w->n].peer = a && al == 4 ? (int64_t)*(uint32_t *)a : -1;
-    a = attr(at, n, 4, &al);
+    a = nl_attr(at, n, 4, &al);
     if (a && al == 8) {
         w->e[w->n].has_rq = 1;
         memcpy(w->e[w->n].rq, a, 8);
     }
-    a = attr(at, n, 1, &al);
+    a = nl_attr(at, n, 1, &al);
     if (a && al == 8) {
         w->e[w->n].has_vfs = 1;
         memcpy(w->e[w->n].vfs, a, 8);
     }
     w->n++;
+    return 0;
 }
 
 static int unix_find(struct unix_seen *w, uint32_t ino) {
@@ -246,7 +184,7 @@ static int unix_find(struct unix_seen *w, uint32_t ino) {
 }
 
 KT_CASE(unix_listener_pair_and_path) {
-    int s = diag_open();
+    int s = nl_open(NETLINK_SOCK_DIAG_);
     KT_TRUE(s >= 0, "socket: %s", kt_errname(errno));
     int l = socket(AF_UNIX, SOCK_STREAM, 0);
     struct sockaddr_un a = {AF_UNIX, "\0kt-sock-diag"};
@@ -270,10 +208,10 @@ KT_CASE(unix_listener_pair_and_path) {
     r.family = AF_UNIX;
     r.states = ~0u;
     r.show = 1 | 2 | 4 | 0x10; /* NAME VFS PEER RQLEN */
-    KT_SYS_RET(diag_send(s, SOCK_DIAG_BY_FAMILY_, NLM_F_REQUEST_ | NLM_F_DUMP_, 9, &r, sizeof r), 16 + sizeof r);
+    KT_SYS_RET(nl_send(s, SOCK_DIAG_BY_FAMILY_, NLM_F_REQUEST_ | NLM_F_DUMP_, 9, &r, sizeof r), 16 + sizeof r);
     static struct unix_seen w;
     w.n = 0;
-    int res = dump(s, 9, on_unix, &w);
+    int res = nl_dump(s, 9, on_unix, &w);
     if (res == 1000 + ENOENT) KT_SKIP("no unix_diag (Debian's module not loaded)");
     KT_EQ(res, 0);
     int i = unix_find(&w, ino_of(l));
@@ -309,9 +247,9 @@ KT_CASE(unix_listener_pair_and_path) {
 
     /* the state filter: TCP_LISTEN only */
     r.states = 1u << 10;
-    KT_SYS_RET(diag_send(s, SOCK_DIAG_BY_FAMILY_, NLM_F_REQUEST_ | NLM_F_DUMP_, 10, &r, sizeof r), 16 + sizeof r);
+    KT_SYS_RET(nl_send(s, SOCK_DIAG_BY_FAMILY_, NLM_F_REQUEST_ | NLM_F_DUMP_, 10, &r, sizeof r), 16 + sizeof r);
     w.n = 0;
-    KT_EQ(dump(s, 10, on_unix, &w), 0);
+    KT_EQ(nl_dump(s, 10, on_unix, &w), 0);
     KT_TRUE(unix_find(&w, ino_of(l)) >= 0, "listener filtered out");
     KT_EQ(unix_find(&w, ino_of(c)), -1);
     KT_EQ(unix_find(&w, ino_of(d)), -1);
@@ -320,18 +258,18 @@ KT_CASE(unix_listener_pair_and_path) {
     r.states = ~0u;
     r.ino = ino_of(c);
     r.cookie[0] = r.cookie[1] = ~0u;
-    KT_SYS_RET(diag_send(s, SOCK_DIAG_BY_FAMILY_, NLM_F_REQUEST_, 11, &r, sizeof r), 16 + sizeof r);
-    ssize_t n = recv(s, rbuf, sizeof rbuf, 0);
+    KT_SYS_RET(nl_send(s, SOCK_DIAG_BY_FAMILY_, NLM_F_REQUEST_, 11, &r, sizeof r), 16 + sizeof r);
+    ssize_t n = recv(s, nl_buf, sizeof nl_buf, 0);
     KT_TRUE(n >= 16 + (ssize_t)sizeof(struct unix_msg), "recv: %zd", n);
-    struct nlhdr *h = (struct nlhdr *)rbuf;
+    struct nlhdr *h = (struct nlhdr *)nl_buf;
     KT_EQ(h->type, SOCK_DIAG_BY_FAMILY_);
     KT_EQ(h->flags, 0);
     KT_EQ(((struct unix_msg *)(h + 1))->ino, ino_of(c));
-    KT_SYS_ERR(recv(s, rbuf, sizeof rbuf, MSG_DONTWAIT), EAGAIN);
+    KT_SYS_ERR(recv(s, nl_buf, sizeof nl_buf, MSG_DONTWAIT), EAGAIN);
     /* inode 0: EINVAL */
     r.ino = 0;
-    KT_SYS_RET(diag_send(s, SOCK_DIAG_BY_FAMILY_, NLM_F_REQUEST_, 12, &r, sizeof r), 16 + sizeof r);
-    KT_SYS_RET(recv(s, rbuf, sizeof rbuf, 0), 36 + sizeof r);
+    KT_SYS_RET(nl_send(s, SOCK_DIAG_BY_FAMILY_, NLM_F_REQUEST_, 12, &r, sizeof r), 16 + sizeof r);
+    KT_SYS_RET(recv(s, nl_buf, sizeof nl_buf, 0), 36 + sizeof r);
     KT_EQ(h->type, NLMSG_ERROR_);
     KT_EQ(*(int32_t *)(h + 1), -EINVAL);
     unlink(p.sun_path);
@@ -343,9 +281,9 @@ KT_CASE(unix_listener_pair_and_path) {
 }
 
 static int error_of(int s, uint16_t type, uint16_t flags, const void *body, size_t n) {
-    if (diag_send(s, type, flags, 20, body, n) < 0) return -1000;
-    ssize_t got = recv(s, rbuf, sizeof rbuf, 0);
-    struct nlhdr *h = (struct nlhdr *)rbuf;
+    if (nl_send(s, type, flags, 20, body, n) < 0) return -1000;
+    ssize_t got = recv(s, nl_buf, sizeof nl_buf, 0);
+    struct nlhdr *h = (struct nlhdr *)nl_buf;
     if (got < 20) return -1001;
     if (h->type == NLMSG_DONE_) return 1000 + *(int32_t *)(h + 1);
     if (h->type != NLMSG_ERROR_ || h->seq != 20) return -1002;
@@ -353,7 +291,7 @@ static int error_of(int s, uint16_t type, uint16_t flags, const void *body, size
 }
 
 KT_CASE(errors) {
-    int s = diag_open();
+    int s = nl_open(NETLINK_SOCK_DIAG_);
     KT_TRUE(s >= 0, "socket: %s", kt_errname(errno));
     KT_SYS_ERR(socket(AF_NETLINK_, SOCK_STREAM, NETLINK_SOCK_DIAG_), ESOCKTNOSUPPORT);
     int v = 0;
@@ -381,7 +319,7 @@ KT_CASE(errors) {
     /* an inet protocol without a handler: the dump ends with -ENOENT */
     r.protocol = 99;
     KT_EQ(error_of(s, SOCK_DIAG_BY_FAMILY_, NLM_F_REQUEST_ | NLM_F_DUMP_, &r, sizeof r), 1000 - ENOENT);
-    KT_SYS_ERR(recv(s, rbuf, sizeof rbuf, MSG_DONTWAIT), EAGAIN);
+    KT_SYS_ERR(recv(s, nl_buf, sizeof nl_buf, MSG_DONTWAIT), EAGAIN);
     close(s);
 }
 

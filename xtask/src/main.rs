@@ -54,6 +54,7 @@ mod pytest;
 mod qemu;
 mod rootfs;
 mod setup;
+mod sidebyside;
 mod statecheck;
 mod systemd;
 mod tbprof;

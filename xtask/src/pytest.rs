@@ -20,6 +20,7 @@
 //! command prints per module Linux's and our counts and every test case
 //! whose result differs.
 
+use crate::sidebyside::{self, Sides, Spec};
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -255,12 +256,21 @@ const AUTORUN: &str = "usr/local/lib/autorun.sh";
 const BEGIN: &str = "=== pytest begin ";
 const END: &str = "=== pytest end ";
 
+/// The options shared with the side-by-side commands: one kernel (ours,
+/// or `--linux`), timeouts per module.
+const SPEC: Spec = Spec {
+    sides: Sides::Ours,
+    smp: 1,
+    memory: "2G",
+    timeout: 1200,
+    min_timeout: 10,
+    timeout_is: "seconds per module",
+    words: false,
+};
+
 struct Opts {
-    linux: bool,
-    smp: u32,
-    memory: String,
-    timeout: u64,
-    release: bool,
+    /// The kernel, CPUs, memory, seconds per module, `--release`.
+    boot: sidebyside::Opts,
     modules: Vec<String>,
     batch: u32,
     matches: Vec<String>,
@@ -270,11 +280,7 @@ struct Opts {
 
 fn parse(args: &[String]) -> Result<Opts, String> {
     let mut o = Opts {
-        linux: false,
-        smp: 1,
-        memory: "2G".into(),
-        timeout: 1200,
-        release: false,
+        boot: sidebyside::Opts::new(&SPEC),
         modules: Vec::new(),
         batch: 1,
         matches: Vec::new(),
@@ -283,16 +289,10 @@ fn parse(args: &[String]) -> Result<Opts, String> {
     };
     let mut it = args.iter();
     while let Some(a) = it.next() {
+        if o.boot.take(&SPEC, a, &mut it)? {
+            continue;
+        }
         match a.as_str() {
-            "--linux" => o.linux = true,
-            "--release" => o.release = true,
-            "--smp" => {
-                o.smp = it
-                    .next()
-                    .and_then(|n| n.parse().ok())
-                    .filter(|&n| n >= 1)
-                    .ok_or("--smp takes a number")?
-            }
             "--batch" => {
                 o.batch = it
                     .next()
@@ -315,14 +315,6 @@ fn parse(args: &[String]) -> Result<Opts, String> {
                 o.uses.push(r.clone())
             }
             "--reparse" => o.reparse = Some(PathBuf::from(it.next().ok_or("--reparse takes a console log")?)),
-            "--memory" => o.memory = it.next().ok_or("--memory takes a size such as 2G")?.clone(),
-            "--timeout" => {
-                o.timeout = it
-                    .next()
-                    .and_then(|n| n.parse().ok())
-                    .filter(|&n| n >= 10)
-                    .ok_or("--timeout takes seconds per module (at least 10)")?
-            }
             m if m.starts_with("test_") && m.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') => {
                 o.modules.push(m.to_string())
             }
@@ -650,11 +642,11 @@ fn compare(linux: &Side, ours: &Side) {
 
 fn run(o: &Opts) -> Result<bool, String> {
     crate::setup::ensure_tools(&[("qemu-system-x86_64", "qemu-system-x86")])?;
-    let dir = crate::target_dir().join("pytest");
-    std::fs::create_dir_all(&dir).map_err(|e| format!("{}: {e}", dir.display()))?;
-    let side_name = if o.linux { "linux" } else { "ours" };
+    let dir = sidebyside::dir("pytest")?;
+    let b = &o.boot;
+    let side_name = b.sides.name();
     let script_path = dir.join(format!("autorun-{side_name}-{}.sh", std::process::id()));
-    std::fs::write(&script_path, script(&o.modules, o.timeout, &o.matches, &o.uses))
+    std::fs::write(&script_path, script(&o.modules, b.timeout, &o.matches, &o.uses))
         .map_err(|e| format!("{}: {e}", script_path.display()))?;
     let mut extra = test_files(&o.modules)?;
     extra.push((AUTORUN.into(), script_path));
@@ -665,21 +657,21 @@ fn run(o: &Opts) -> Result<bool, String> {
     )?;
     // one image per run (runs may overlap), removed once QEMU is done
     let image = img.path.clone();
-    let (kernel, cmdline) = if o.linux {
+    let (kernel, cmdline) = if b.sides.linux() {
         (crate::linux::vmlinuz()?, crate::linux::CMDLINE)
     } else {
-        (crate::build_kernel(o.release)?, crate::debsys::CMDLINE)
+        (crate::build_kernel(b.release)?, crate::debsys::CMDLINE)
     };
-    let q = crate::qemu::Qemu::boot(kernel, Some(img.path), cmdline, o.smp, o.memory.clone());
-    let total = Duration::from_secs((o.timeout + 90) * o.modules.len() as u64 + 300);
-    eprintln!("xtask: pytest on {side_name}: {} ({} CPUs, {})", o.modules.join(" "), o.smp, o.memory);
+    let q = crate::qemu::Qemu::boot(kernel, Some(img.path), cmdline, b.smp, b.memory.clone());
+    let total = Duration::from_secs((b.timeout + 90) * o.modules.len() as u64 + 300);
+    eprintln!("xtask: pytest on {side_name}: {} ({} CPUs, {})", o.modules.join(" "), b.smp, b.memory);
     let wall = std::time::Instant::now();
     let out = q.run_captured(total, true);
     let _ = std::fs::remove_file(&image);
     let out = out?;
     let log = dir.join(format!("{side_name}.log"));
     std::fs::write(&log, &out.output).map_err(|e| format!("{}: {e}", log.display()))?;
-    record(&dir, o.linux, &out.output, &o.modules)?;
+    record(&dir, b.sides.linux(), &out.output, &o.modules)?;
     println!(
         "xtask: pytest on {side_name}: {:.0} s wall; the console in {}",
         wall.elapsed().as_secs_f64(),
@@ -717,9 +709,8 @@ fn record(dir: &Path, linux: bool, output: &str, asked: &[String]) -> Result<(),
 /// xtask's own output of a run) parsed again into the side's .tsv.
 fn reparse(o: &Opts, log: &Path) -> Result<bool, String> {
     let text = std::fs::read(log).map_err(|e| format!("{}: {e}", log.display()))?;
-    let dir = crate::target_dir().join("pytest");
-    std::fs::create_dir_all(&dir).map_err(|e| format!("{}: {e}", dir.display()))?;
-    record(&dir, o.linux, &String::from_utf8_lossy(&text), &[])?;
+    let dir = sidebyside::dir("pytest")?;
+    record(&dir, o.boot.sides.linux(), &String::from_utf8_lossy(&text), &[])?;
     Ok(true)
 }
 
@@ -729,14 +720,7 @@ pub fn main(args: &[String]) -> ExitCode {
         Some(log) => reparse(&o, log),
         None => run(&o),
     });
-    match r {
-        Ok(true) => ExitCode::SUCCESS,
-        Ok(false) => ExitCode::FAILURE,
-        Err(e) => {
-            eprintln!("xtask: pytest: {e}");
-            ExitCode::from(2)
-        }
-    }
+    sidebyside::exit("pytest", r)
 }
 
 #[cfg(test)]

@@ -19,9 +19,9 @@
 //! sides the command prints their `diff -u` (Linux first) and the time
 //! each took to the report.
 
+use crate::sidebyside::{self, Opts, Report, Sides, Spec};
 use std::path::PathBuf;
-use std::process::{Command, ExitCode};
-use std::time::Duration;
+use std::process::ExitCode;
 
 /// What the systemd image adds to [`crate::debsys::PACKAGES`].
 pub const PACKAGES: &[&str] = &["systemd", "systemd-sysv", "dbus", "udev"];
@@ -41,53 +41,27 @@ const SCRIPT: &str = "usr/local/lib/sysd-report.sh";
 /// (presets applied, ConditionFirstBoot), which no installed Debian has.
 const MACHINE_ID: &str = "4c1f0e5a9b2d4e7f8a6b3c2d1e0f9a8b\n";
 
-struct Opts {
-    /// Which kernels: Linux, ours.
-    sides: (bool, bool),
-    smp: u32,
-    memory: String,
-    timeout: u64,
-    release: bool,
-    /// More words for the kernel command line (systemd.unit=..., ...).
-    words: String,
-}
+/// The options (see the module's text); the words after `--` go on the
+/// kernel command line (systemd.unit=..., ...).
+const SPEC: Spec = Spec {
+    sides: Sides::Both,
+    smp: 2,
+    memory: MEMORY,
+    timeout: 900,
+    min_timeout: 60,
+    timeout_is: "seconds",
+    words: true,
+};
 
-fn parse(args: &[String]) -> Result<Opts, String> {
-    let mut o = Opts {
-        sides: (true, true),
-        smp: 2,
-        memory: MEMORY.into(),
-        timeout: 900,
-        release: false,
-        words: String::new(),
-    };
-    let mut it = args.iter();
-    while let Some(a) = it.next() {
-        match a.as_str() {
-            "--linux" => o.sides = (true, false),
-            "--ours" => o.sides = (false, true),
-            "--release" => o.release = true,
-            "--smp" => {
-                o.smp = it
-                    .next()
-                    .and_then(|n| n.parse().ok())
-                    .filter(|&n| n >= 1)
-                    .ok_or("--smp takes a number")?
-            }
-            "--memory" => o.memory = it.next().ok_or("--memory takes a size such as 1G")?.clone(),
-            "--timeout" => {
-                o.timeout = it
-                    .next()
-                    .and_then(|n| n.parse().ok())
-                    .filter(|&n| n >= 60)
-                    .ok_or("--timeout takes seconds (at least 60)")?
-            }
-            "--" => o.words = it.by_ref().cloned().collect::<Vec<_>>().join(" "),
-            other => return Err(format!("unknown argument {other:?}")),
-        }
-    }
-    Ok(o)
-}
+/// The report unit's lines in the console.
+const REPORT: Report = Report {
+    name: "systemd",
+    transcript,
+    done: "=== sysd done",
+    end: "the report's end",
+    show_cmdline: true,
+    note: uptime,
+};
 
 /// The report's `=== ` lines from its first to `=== sysd done`.
 fn transcript(log: &str) -> String {
@@ -140,104 +114,42 @@ pub fn build_image(name: &str) -> Result<PathBuf, String> {
     Ok(crate::debsys::build_image_plus(&roots, &[], &added, name, false)?.path)
 }
 
-/// Boots `q`, keeps its console (`SIDE.log`) and the report (`SIDE.out`)
-/// under `dir`; true when the report reached its end.
-fn one_side(q: &crate::qemu::Qemu, side: &str, dir: &std::path::Path, timeout: u64) -> Result<bool, String> {
-    eprintln!("xtask: systemd on {side} ({} CPUs, {}): {}", q.smp, q.memory, q.cmdline);
-    let wall = std::time::Instant::now();
-    let out = q.run_captured(Duration::from_secs(timeout), false)?;
-    let log = dir.join(format!("{side}.log"));
-    std::fs::write(&log, &out.output).map_err(|e| format!("{}: {e}", log.display()))?;
-    let t = transcript(&out.output);
-    let path = dir.join(format!("{side}.out"));
-    std::fs::write(&path, &t).map_err(|e| format!("{}: {e}", path.display()))?;
-    let done = t.contains("=== sysd done");
-    let up =
-        out.output.lines().find_map(|l| l.strip_prefix("(uptime at the report's start: ")).unwrap_or("?)");
-    println!(
-        "xtask: systemd on {side}: {:.0} s wall, the report at {} of uptime, {} ({}); the console in {}",
-        wall.elapsed().as_secs_f64(),
-        up.trim_end_matches(')'),
-        if done {
-            "finished"
-        } else if out.timed_out {
-            "timed out"
-        } else {
-            "stopped before the report's end"
-        },
-        path.display(),
-        log.display()
-    );
-    Ok(done)
+/// ", the report at UPTIME of uptime", as the report unit's first line
+/// says.
+fn uptime(log: &str) -> String {
+    let up = log.lines().find_map(|l| l.strip_prefix("(uptime at the report's start: ")).unwrap_or("?)");
+    format!(", the report at {} of uptime", up.trim_end_matches(')'))
 }
 
 fn run(o: &Opts) -> Result<bool, String> {
     crate::setup::ensure_tools(&[("qemu-system-x86_64", "qemu-system-x86")])?;
-    let dir = crate::target_dir().join("systemd");
-    std::fs::create_dir_all(&dir).map_err(|e| format!("{}: {e}", dir.display()))?;
+    let dir = sidebyside::dir("systemd")?;
     let name = format!("initramfs-systemd-{}", std::process::id());
     let img = build_image(&name)?;
-    let mut jobs = Vec::new();
-    if o.sides.0 {
-        let cmdline =
-            format!("console=ttyS0 panic=-1 rdinit=/lib/systemd/systemd {SYSTEMD_WORDS} {}", o.words);
-        jobs.push(("linux", crate::linux::vmlinuz()?, cmdline));
-    }
-    if o.sides.1 {
-        // ours passes the words after init= to it as arguments: init= last
-        let cmdline =
-            format!("{} {SYSTEMD_WORDS} {} init=/lib/systemd/systemd", crate::debsys::CMDLINE, o.words);
-        jobs.push(("ours", crate::build_kernel(o.release)?, cmdline));
-    }
-    let results: Vec<Result<bool, String>> = std::thread::scope(|s| {
-        let handles: Vec<_> = jobs
-            .into_iter()
-            .map(|(side, kernel, cmdline)| {
-                let q = crate::qemu::Qemu::boot(kernel, Some(img.clone()), &cmdline, o.smp, o.memory.clone());
-                let dir = dir.clone();
-                s.spawn(move || one_side(&q, side, &dir, o.timeout))
-            })
-            .collect();
-        handles
-            .into_iter()
-            .map(|h| h.join().unwrap_or_else(|_| Err("a QEMU thread panicked".into())))
-            .collect()
-    });
+    let linux = format!("console=ttyS0 panic=-1 rdinit=/lib/systemd/systemd {SYSTEMD_WORDS} {}", o.words);
+    // ours passes the words after init= to it as arguments: init= last
+    let ours = format!("{} {SYSTEMD_WORDS} {} init=/lib/systemd/systemd", crate::debsys::CMDLINE, o.words);
+    let done = sidebyside::boot(o, &REPORT, &dir, &img, &linux, &ours);
     let _ = std::fs::remove_file(&img);
-    let mut done = true;
-    for r in results {
-        done &= r?;
-    }
-    let (l, r) = (dir.join("linux.out"), dir.join("ours.out"));
-    let mut same = true;
-    if l.exists() && r.exists() {
-        let d = Command::new("diff").arg("-u").arg(&l).arg(&r).output().map_err(|e| format!("diff: {e}"))?;
-        same = d.status.success();
-        if same {
-            println!("xtask: systemd: the reports are the same on both kernels");
-        } else {
-            println!("xtask: systemd: the reports differ (diff -u linux.out ours.out):");
-            print!("{}", String::from_utf8_lossy(&d.stdout));
-        }
-    }
+    let done = done?;
+    let same = sidebyside::compare(&REPORT, "reports", &dir, |_, _| {})?;
     Ok(done && same)
 }
 
 /// `cargo xtask systemd ...`.
 pub fn main(args: &[String]) -> ExitCode {
-    match parse(args).and_then(|o| run(&o)) {
-        Ok(true) => ExitCode::SUCCESS,
-        Ok(false) => ExitCode::FAILURE,
-        Err(e) => {
-            eprintln!("xtask: systemd: {e}");
-            ExitCode::from(2)
-        }
-    }
+    sidebyside::exit("systemd", Opts::parse(&SPEC, args).and_then(|o| run(&o)))
 }
 
 #[cfg(test)]
 mod tests {
-    use super::transcript;
+    use super::{transcript, uptime};
+
+    #[test]
+    fn uptime_from_the_reports_first_line() {
+        assert_eq!(uptime("x\n(uptime at the report's start: 41.5 s)\n"), ", the report at 41.5 s of uptime");
+        assert_eq!(uptime("x\n"), ", the report at ? of uptime");
+    }
 
     #[test]
     fn transcript_keeps_the_reports_lines() {

@@ -4,7 +4,7 @@
 //! transitional 0x1001), enables memory decoding and bus mastering, routes
 //! its INTx line through the I/O APIC to [`crate::trap::BLK_VECTOR`] and
 //! sets up its request queue (the PCI config access, the `Hal` and the
-//! transport without EVENT_IDX are shared with [`crate::virtio_net`]).
+//! transport without EVENT_IDX and the INTx line's handling are shared with [`crate::virtio_net`]).
 //!
 //! Data moves through [`SLOTS`] DMA buffers of [`MAX_REQUEST`] bytes each,
 //! physically contiguous, allocated at probe time (fewer when memory is
@@ -24,9 +24,8 @@
 
 use crate::mem::{PAGE_SIZE, frames, phys_to_virt};
 use crate::pci;
-use crate::virtio_net::{KernelHal, NoEventIdx};
+use crate::virtio_net::{IsrIrq, KernelHal, NoEventIdx};
 use alloc::boxed::Box;
-use core::sync::atomic::AtomicBool;
 use core::sync::atomic::{AtomicU64, Ordering};
 use virtio_drivers::device::blk::{BlkReq, BlkResp, VirtIOBlk};
 use virtio_drivers::transport::DeviceType;
@@ -62,34 +61,22 @@ pub enum ProbeError {
     NoMemory,
 }
 
-static ISR: AtomicU64 = AtomicU64::new(0);
-static IRQS: AtomicU64 = AtomicU64::new(0);
+static IRQ: IsrIrq = IsrIrq::new();
 static REQUESTS: AtomicU64 = AtomicU64::new(0);
-static IRQ_PENDING: AtomicBool = AtomicBool::new(false);
 
 /// Whether the disk interrupted since the last call.
 pub fn take_irq() -> bool {
-    IRQ_PENDING.swap(false, Ordering::Acquire)
+    IRQ.take()
 }
 
 /// The disk's interrupt: reading the ISR status acknowledges it.
 pub(crate) fn on_irq() {
-    let isr = ISR.load(Ordering::Relaxed);
-    if isr == 0 {
-        return;
-    }
-    // SAFETY: the ISR status byte of the device's capability, in the
-    // uncached direct map; reading it is the device's acknowledgement.
-    let status = unsafe { core::ptr::read_volatile(isr as *const u8) };
-    if status != 0 {
-        IRQS.fetch_add(1, Ordering::Relaxed);
-        IRQ_PENDING.store(true, Ordering::Release);
-    }
+    IRQ.on_irq();
 }
 
 /// Interrupts taken from the disk since boot.
 pub fn irq_count() -> u64 {
-    IRQS.load(Ordering::Relaxed)
+    IRQ.count()
 }
 
 /// Requests (reads, writes, flushes) sent to the disk since boot.
@@ -201,7 +188,7 @@ pub fn probe() -> Result<VirtioBlk, ProbeError> {
     };
     let pin = pci::interrupt_pin(df);
     if let (Some(gsi), Some(isr)) = (pci::q35_intx_gsi(df, pin), isr) {
-        ISR.store(phys_to_virt(isr), Ordering::Relaxed);
+        IRQ.set_isr(phys_to_virt(isr));
         crate::apic::route_level_irq(gsi, crate::trap::BLK_VECTOR);
         blk.gsi = Some(gsi);
     }

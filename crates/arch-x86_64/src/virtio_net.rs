@@ -209,36 +209,73 @@ unsafe impl Hal for KernelHal {
     }
 }
 
-/// The direct-map address of the ISR status byte (0: no device).
-static ISR: AtomicU64 = AtomicU64::new(0);
-static IRQ_PENDING: AtomicBool = AtomicBool::new(false);
-static IRQS: AtomicU64 = AtomicU64::new(0);
+/// A virtio function's INTx line as both drivers take it (this NIC's and
+/// [`crate::virtio_blk`]'s): reading the ISR status byte acknowledges the
+/// interrupt (the device lowers its line); a non-zero status is counted
+/// and raises a flag for the kernel's thread side.
+pub(crate) struct IsrIrq {
+    /// The direct-map address of the ISR status byte (0: no device).
+    isr: AtomicU64,
+    pending: AtomicBool,
+    count: AtomicU64,
+}
+
+impl IsrIrq {
+    /// No device yet.
+    pub(crate) const fn new() -> Self {
+        IsrIrq { isr: AtomicU64::new(0), pending: AtomicBool::new(false), count: AtomicU64::new(0) }
+    }
+
+    /// The ISR status byte at direct-map address `isr` (at probe time,
+    /// before the line is routed).
+    pub(crate) fn set_isr(&self, isr: u64) {
+        self.isr.store(isr, Ordering::Relaxed);
+    }
+
+    /// The interrupt handler's part.
+    pub(crate) fn on_irq(&self) {
+        let isr = self.isr.load(Ordering::Relaxed);
+        if isr == 0 {
+            return;
+        }
+        // SAFETY: the ISR status byte of the virtio device's capability, in
+        // the uncached direct map (set_isr); reading it is the device's
+        // acknowledgement.
+        let status = unsafe { core::ptr::read_volatile(isr as *const u8) };
+        if status != 0 {
+            self.count.fetch_add(1, Ordering::Relaxed);
+            self.pending.store(true, Ordering::Release);
+        }
+    }
+
+    /// Whether the device interrupted since the last call.
+    pub(crate) fn take(&self) -> bool {
+        self.pending.swap(false, Ordering::Acquire)
+    }
+
+    /// Interrupts taken since boot.
+    pub(crate) fn count(&self) -> u64 {
+        self.count.load(Ordering::Relaxed)
+    }
+}
+
+static IRQ: IsrIrq = IsrIrq::new();
 
 /// The NIC's interrupt: reading the ISR status acknowledges it (the device
 /// lowers its INTx line); the thread side is told through a flag.
 pub(crate) fn on_irq() {
-    let isr = ISR.load(Ordering::Relaxed);
-    if isr == 0 {
-        return;
-    }
-    // SAFETY: the ISR status byte of the virtio device's capability, in the
-    // uncached direct map; reading it is the device's acknowledgement.
-    let status = unsafe { core::ptr::read_volatile(isr as *const u8) };
-    if status != 0 {
-        IRQS.fetch_add(1, Ordering::Relaxed);
-        IRQ_PENDING.store(true, Ordering::Release);
-    }
+    IRQ.on_irq();
 }
 
 /// Whether the NIC interrupted since the last call (the kernel's poll
 /// thread is due).
 pub fn take_irq() -> bool {
-    IRQ_PENDING.swap(false, Ordering::Acquire)
+    IRQ.take()
 }
 
 /// Interrupts taken from the NIC since boot.
 pub fn irq_count() -> u64 {
-    IRQS.load(Ordering::Relaxed)
+    IRQ.count()
 }
 
 /// The PCI transport with VIRTIO_F_EVENT_IDX hidden from the device's
@@ -471,7 +508,7 @@ pub fn probe() -> Result<VirtioNet, ProbeError> {
     // INTx through the I/O APIC, acknowledged by reading the ISR byte.
     let pin = pci::interrupt_pin(df);
     if let (Some(gsi), Some(isr)) = (pci::q35_intx_gsi(df, pin), isr) {
-        ISR.store(phys_to_virt(isr), Ordering::Relaxed);
+        IRQ.set_isr(phys_to_virt(isr));
         crate::apic::route_level_irq(gsi, crate::trap::NIC_VECTOR);
         nic.gsi = Some(gsi);
     }

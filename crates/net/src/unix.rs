@@ -1038,27 +1038,27 @@ impl<E: UnixEnv> Socket<E> for UnixSocket<E> {
     }
 
     fn connect(&self, cx: &mut dyn Resolver, a: &[u8], _nonblock: bool) -> Result<()> {
-        if self.ty == SOCK_DGRAM {
-            // unix_dgram_connect: AF_UNSPEC disconnects
-            if a.len() >= 2 && addr::family(a) == AF_UNSPEC {
-                let old = {
-                    let mut s = self.st.lock();
-                    s.conn = Conn::Unconnected;
-                    s.peer.take()
-                };
-                if let Some(o) = old {
-                    o.changed();
-                }
-                return Ok(());
-            }
-            addr::unix_validate(a)?;
-            {
+        // unix_dgram_connect: AF_UNSPEC disconnects
+        if self.ty == SOCK_DGRAM && a.len() >= 2 && addr::family(a) == AF_UNSPEC {
+            let old = {
                 let mut s = self.st.lock();
-                if s.opts.passcred {
-                    self.autobind(&mut s)?;
-                }
+                s.conn = Conn::Unconnected;
+                s.peer.take()
+            };
+            if let Some(o) = old {
+                o.changed();
             }
-            let other = self.find_other(cx, a)?;
+            return Ok(());
+        }
+        addr::unix_validate(a)?;
+        {
+            let mut s = self.st.lock();
+            if s.opts.passcred {
+                self.autobind(&mut s)?;
+            }
+        }
+        let other = self.find_other(cx, a)?;
+        if self.ty == SOCK_DGRAM {
             let old = {
                 let mut s = self.st.lock();
                 s.conn = Conn::Connected;
@@ -1070,14 +1070,6 @@ impl<E: UnixEnv> Socket<E> for UnixSocket<E> {
             self.changed();
             return Ok(());
         }
-        addr::unix_validate(a)?;
-        {
-            let mut s = self.st.lock();
-            if s.opts.passcred {
-                self.autobind(&mut s)?;
-            }
-        }
-        let other = self.find_other(cx, a)?;
         let me = self.arc();
         let caller = cx.caller();
         // latched before the listener's lock, checked after its checks

@@ -613,28 +613,11 @@ mod tests {
     }
 
     use super::*;
+    use crate::testing::VecMemory;
     use alloc::vec;
-    use core::cell::RefCell;
 
-    /// User memory over a byte vector at address 0x1000.
-    struct Mem(RefCell<Vec<u8>>);
+    /// The clone3 structure's address.
     const BASE: u64 = 0x1000;
-    impl UserMemory for Mem {
-        fn read_bytes(&self, addr: u64, buf: &mut [u8]) -> Result<()> {
-            let m = self.0.borrow();
-            let off = addr.checked_sub(BASE).ok_or(Errno::EFAULT)? as usize;
-            let src = m.get(off..off + buf.len()).ok_or(Errno::EFAULT)?;
-            buf.copy_from_slice(src);
-            Ok(())
-        }
-        fn write_bytes(&self, addr: u64, data: &[u8]) -> Result<()> {
-            let mut m = self.0.borrow_mut();
-            let off = addr.checked_sub(BASE).ok_or(Errno::EFAULT)? as usize;
-            let dst = m.get_mut(off..off + data.len()).ok_or(Errno::EFAULT)?;
-            dst.copy_from_slice(data);
-            Ok(())
-        }
-    }
 
     #[derive(Default, Clone)]
     struct Raw {
@@ -680,7 +663,7 @@ mod tests {
         // set_tid values at 0x2800.
         bytes[0x1800..0x1804].copy_from_slice(&77u32.to_ne_bytes());
         bytes[0x1804..0x1808].copy_from_slice(&78u32.to_ne_bytes());
-        let mem = Mem(RefCell::new(bytes));
+        let mem = VecMemory::new(BASE, bytes);
         CloneArgs::from_clone3(&mem, BASE, size, USER_SPACE_END_X86_64)
     }
 
@@ -753,7 +736,7 @@ mod tests {
         assert_eq!(parse_sized(&raw, 96, &[0, 0, 0, 0, 0, 0, 0, 1]), Err(Errno::E2BIG));
         assert_eq!(parse_sized(&raw, 4097, &[]), Err(Errno::E2BIG));
         // Beyond our memory: EFAULT.
-        let mem = Mem(RefCell::new(raw.bytes()));
+        let mem = VecMemory::new(BASE, raw.bytes());
         assert_eq!(CloneArgs::from_clone3(&mem, BASE + 8, 88, USER_SPACE_END_X86_64), Err(Errno::EFAULT));
         // Fields past a short struct read as zero.
         let raw = Raw { set_tid: 0x2800, set_tid_size: 1, ..Raw::default() };

@@ -84,26 +84,10 @@ pub fn exit_robust_list(mem: &impl UserMemory, head: u64, tid: Pid) -> Vec<u64> 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::testing::VecMemory;
     use alloc::vec;
-    use core::cell::RefCell;
-    use linux_abi::{Errno, Result};
 
-    struct Mem(RefCell<Vec<u8>>);
-    impl UserMemory for Mem {
-        fn read_bytes(&self, addr: u64, buf: &mut [u8]) -> Result<()> {
-            let m = self.0.borrow();
-            let s = m.get(addr as usize..addr as usize + buf.len()).ok_or(Errno::EFAULT)?;
-            buf.copy_from_slice(s);
-            Ok(())
-        }
-        fn write_bytes(&self, addr: u64, data: &[u8]) -> Result<()> {
-            let mut m = self.0.borrow_mut();
-            let d = m.get_mut(addr as usize..addr as usize + data.len()).ok_or(Errno::EFAULT)?;
-            d.copy_from_slice(data);
-            Ok(())
-        }
-    }
-    fn put64(m: &Mem, a: u64, v: u64) {
+    fn put64(m: &VecMemory, a: u64, v: u64) {
         m.write_bytes(a, &v.to_ne_bytes()).unwrap();
     }
 
@@ -111,7 +95,7 @@ mod tests {
     /// bytes after each entry (glibc's layout differs; the offset is data).
     #[test]
     fn marks_owned_futexes() {
-        let m = Mem(RefCell::new(vec![0; 0x1000]));
+        let m = VecMemory::new(0, vec![0; 0x1000]);
         put64(&m, 0, 0x100);
         put64(&m, 8, 16);
         put64(&m, 16, 0x300); // list_op_pending
@@ -129,13 +113,13 @@ mod tests {
 
     #[test]
     fn bad_head_is_quiet() {
-        let m = Mem(RefCell::new(vec![0; 16]));
+        let m = VecMemory::new(0, vec![0; 16]);
         assert_eq!(exit_robust_list(&m, 0x5000, 1), Vec::<u64>::new());
     }
 
     #[test]
     fn cycles_are_bounded() {
-        let m = Mem(RefCell::new(vec![0; 0x1000]));
+        let m = VecMemory::new(0, vec![0; 0x1000]);
         put64(&m, 0, 0x100);
         put64(&m, 8, 8);
         put64(&m, 0x100, 0x100); // a loop on itself

@@ -8,6 +8,7 @@ use alloc::collections::VecDeque;
 use alloc::string::String;
 use alloc::sync::{Arc, Weak};
 use alloc::vec::Vec;
+use core::cell::RefCell;
 use core::sync::atomic::{AtomicUsize, Ordering};
 
 use linux_abi::{Errno, Result};
@@ -18,6 +19,43 @@ use crate::pid::Pid;
 use crate::rlimit::Rlimits;
 use crate::seams::{Hooks, Platform, RecordExt, SharedVm, UserContext};
 use crate::table::{InitProcess, ProcessTable};
+use crate::uaccess::UserMemory;
+
+/// User memory over a byte vector from address `base`; an access outside
+/// it is `EFAULT`.
+#[derive(Debug)]
+pub struct VecMemory {
+    base: u64,
+    /// The memory's bytes.
+    pub bytes: RefCell<Vec<u8>>,
+}
+
+impl VecMemory {
+    /// `bytes` at address `base`.
+    pub fn new(base: u64, bytes: Vec<u8>) -> Self {
+        VecMemory { base, bytes: RefCell::new(bytes) }
+    }
+
+    /// The offsets of `len` bytes at `addr`.
+    fn range(&self, addr: u64, len: usize) -> Result<core::ops::Range<usize>> {
+        let off =
+            usize::try_from(addr.checked_sub(self.base).ok_or(Errno::EFAULT)?).map_err(|_| Errno::EFAULT)?;
+        Ok(off..off.checked_add(len).ok_or(Errno::EFAULT)?)
+    }
+}
+
+impl UserMemory for VecMemory {
+    fn read_bytes(&self, addr: u64, buf: &mut [u8]) -> Result<()> {
+        let m = self.bytes.borrow();
+        buf.copy_from_slice(m.get(self.range(addr, buf.len())?).ok_or(Errno::EFAULT)?);
+        Ok(())
+    }
+    fn write_bytes(&self, addr: u64, data: &[u8]) -> Result<()> {
+        let mut m = self.bytes.borrow_mut();
+        m.get_mut(self.range(addr, data.len())?).ok_or(Errno::EFAULT)?.copy_from_slice(data);
+        Ok(())
+    }
+}
 
 /// A fake register set.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]

@@ -398,9 +398,8 @@ impl Rusage {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::testing::VecMemory;
     use alloc::vec;
-    use alloc::vec::Vec;
-    use core::cell::RefCell;
 
     #[test]
     fn status_words() {
@@ -439,27 +438,11 @@ mod tests {
         assert_eq!(WaitidInfo::default().signo, 0);
     }
 
-    struct Mem(RefCell<Vec<u8>>);
-    impl UserMemory for Mem {
-        fn read_bytes(&self, addr: u64, buf: &mut [u8]) -> Result<()> {
-            let m = self.0.borrow();
-            let s = m.get(addr as usize..addr as usize + buf.len()).ok_or(Errno::EFAULT)?;
-            buf.copy_from_slice(s);
-            Ok(())
-        }
-        fn write_bytes(&self, addr: u64, data: &[u8]) -> Result<()> {
-            let mut m = self.0.borrow_mut();
-            let d = m.get_mut(addr as usize..addr as usize + data.len()).ok_or(Errno::EFAULT)?;
-            d.copy_from_slice(data);
-            Ok(())
-        }
-    }
-
     #[test]
     fn siginfo_layout() {
-        let mem = Mem(RefCell::new(vec![0xaa; 128]));
+        let mem = VecMemory::new(0, vec![0xaa; 128]);
         WaitidInfo::new(42, 1000, ChildStatus::Exited(3)).write_to(&mem, 0).unwrap();
-        let m = mem.0.borrow();
+        let m = mem.bytes.borrow();
         let word = |o: usize| i32::from_ne_bytes([m[o], m[o + 1], m[o + 2], m[o + 3]]);
         assert_eq!(word(0), 17);
         assert_eq!(word(4), 0);
