@@ -394,7 +394,7 @@ static uint32_t ip4(const char *t) {
 
 static int wildcard_in_netns(void) {
     KT_CHILD_CHECK(1, unshare(CLONE_NEWNET) == 0);
-    int s = nl_socket();
+    int s = nl_socket(NETLINK_ROUTE_);
     KT_CHILD_CHECK(2, s >= 0);
     KT_CHILD_CHECK(3, link_set(s, 1, 1) == 0);
     KT_CHILD_CHECK(4, addr_change(s, RTM_NEWADDR_, EXCL, AF_INET, "10.9.0.1", 32, 1) == 0);
@@ -482,10 +482,10 @@ static int typed_route(int s, uint16_t type, uint8_t ty, const char *dst, int le
     unsigned char a[4];
     if (inet_pton(AF_INET, dst, a) != 1) return 1004;
     struct rtmsg_ rt = {AF_INET, (uint8_t)len, 0, 0, 254, 3, 0, ty, 0};
-    struct req r;
-    req_start(&r, type, NLM_F_REQUEST_ | (type == RTM_NEWROUTE_ ? EXCL : 0), &rt, sizeof rt);
-    req_attr(&r, RTA_DST_, a, 4);
-    return req_ack(s, &r);
+    struct nl_req r;
+    nl_req_start(&r, type, NLM_F_REQUEST_ | (type == RTM_NEWROUTE_ ? EXCL : 0), &rt, sizeof rt);
+    nl_req_attr(&r, RTA_DST_, a, 4);
+    return nl_req_ack(s, &r);
 }
 
 /* connect(2) of a fresh socket of `type` to `ip`:9: 0 or the errno */
@@ -500,7 +500,7 @@ static int connect_err(int type, const char *ip) {
 
 static int route_types(void) {
     KT_CHILD_CHECK(1, unshare(CLONE_NEWNET) == 0);
-    int s = nl_socket();
+    int s = nl_socket(NETLINK_ROUTE_);
     KT_CHILD_CHECK(2, s >= 0);
     KT_CHILD_CHECK(3, link_set(s, 1, 1) == 0);
     KT_CHILD_CHECK(4, addr_change(s, RTM_NEWADDR_, EXCL, AF_INET, "10.9.9.9", 24, 1) == 0);
@@ -562,32 +562,32 @@ static int lo_flags(void) {
  * name EINVAL */
 static int setlink_lo(void) {
     KT_CHILD_CHECK(1, unshare(CLONE_NEWNET) == 0);
-    int s = nl_socket();
+    int s = nl_socket(NETLINK_ROUTE_);
     KT_CHILD_CHECK(2, s >= 0);
     KT_CHILD_CHECK(3, lo_flags() >= 0 && !(lo_flags() & IFF_UP));
     struct ifinfo ifi = {0};
     ifi.index = 1;
     ifi.flags = IFF_UP;
     ifi.change = IFF_UP;
-    struct req r;
-    req_start(&r, RTM_SETLINK_, NLM_F_REQUEST_, &ifi, sizeof ifi);
-    KT_CHILD_CHECK(4, req_ack(s, &r) == 0);
+    struct nl_req r;
+    nl_req_start(&r, RTM_SETLINK_, NLM_F_REQUEST_, &ifi, sizeof ifi);
+    KT_CHILD_CHECK(4, nl_req_ack(s, &r) == 0);
     KT_CHILD_CHECK(5, lo_flags() & IFF_UP);
     ifi.flags = 0;
-    req_start(&r, RTM_SETLINK_, NLM_F_REQUEST_, &ifi, sizeof ifi);
-    KT_CHILD_CHECK(6, req_ack(s, &r) == 0);
+    nl_req_start(&r, RTM_SETLINK_, NLM_F_REQUEST_, &ifi, sizeof ifi);
+    KT_CHILD_CHECK(6, nl_req_ack(s, &r) == 0);
     KT_CHILD_CHECK(7, !(lo_flags() & IFF_UP));
     ifi.index = 999;
-    req_start(&r, RTM_SETLINK_, NLM_F_REQUEST_, &ifi, sizeof ifi);
-    KT_CHILD_CHECK(8, req_ack(s, &r) == -ENODEV);
+    nl_req_start(&r, RTM_SETLINK_, NLM_F_REQUEST_, &ifi, sizeof ifi);
+    KT_CHILD_CHECK(8, nl_req_ack(s, &r) == -ENODEV);
     ifi.index = 0;
-    req_start(&r, RTM_SETLINK_, NLM_F_REQUEST_, &ifi, sizeof ifi);
-    KT_CHILD_CHECK(9, req_ack(s, &r) == -EINVAL);
+    nl_req_start(&r, RTM_SETLINK_, NLM_F_REQUEST_, &ifi, sizeof ifi);
+    KT_CHILD_CHECK(9, nl_req_ack(s, &r) == -EINVAL);
     /* by name, index 0 */
     ifi.flags = IFF_UP;
-    req_start(&r, RTM_SETLINK_, NLM_F_REQUEST_, &ifi, sizeof ifi);
-    req_attr(&r, 3 /* IFLA_IFNAME */, "lo", 3);
-    KT_CHILD_CHECK(10, req_ack(s, &r) == 0);
+    nl_req_start(&r, RTM_SETLINK_, NLM_F_REQUEST_, &ifi, sizeof ifi);
+    nl_req_attr(&r, 3 /* IFLA_IFNAME */, "lo", 3);
+    KT_CHILD_CHECK(10, nl_req_ack(s, &r) == 0);
     KT_CHILD_CHECK(11, lo_flags() & IFF_UP);
     close(s);
     return 0;
