@@ -233,9 +233,7 @@ const TIOCNOTTY: u32 = 0x5422;
 const TIOCGSID: u32 = 0x5429;
 const TCFLSH: u32 = 0x540b;
 const TCXONC: u32 = 0x540a;
-use crate::pty::{
-    CAP_SYS_ADMIN, TCGETA, TCSBRK, TCSBRKP, TCSETA, TCSETAF, TCSETAW, TIOCGLCKTRMIOS, TIOCSLCKTRMIOS,
-};
+use crate::pty::{TCGETA, TCSBRK, TCSBRKP, TCSETA, TCSETAF, TCSETAW, TIOCGLCKTRMIOS, TIOCSLCKTRMIOS};
 
 /// Terminal ioctls on the console: termios (kept and used by the console's
 /// line discipline), the window size, and job control (controlling
@@ -259,9 +257,7 @@ pub fn tty_ioctl(t: &mut UThread, cmd: u32, arg: u64, readable: bool) -> Result<
         }
         TCSETA | TCSETAW | TCSETAF => {
             crate::console::check_change(signal::SIGTTOU)?;
-            let b = t.read_slice(UserSlice::new(arg, tty::TERMIO_SIZE))?;
-            let mut termio = [0u8; tty::TERMIO_SIZE];
-            termio.copy_from_slice(&b[..tty::TERMIO_SIZE]);
+            let termio: [u8; tty::TERMIO_SIZE] = t.read(UserPtr::new(arg))?;
             if cmd == TCSETAF {
                 crate::console::flush_input();
             }
@@ -279,15 +275,7 @@ pub fn tty_ioctl(t: &mut UThread, cmd: u32, arg: u64, readable: bool) -> Result<
             Ok(0)
         }
         TIOCSLCKTRMIOS => {
-            let admin =
-                crate::proc::table().with_process(t.pid, |p| p.creds().has_cap(CAP_SYS_ADMIN)) == Some(true);
-            if !admin {
-                return Err(Errno::EPERM);
-            }
-            let b = t.read_slice(UserSlice::new(arg, crate::console::TERMIOS_SIZE))?;
-            let mut lock = [0u8; crate::console::TERMIOS_SIZE];
-            lock.copy_from_slice(&b[..crate::console::TERMIOS_SIZE]);
-            crate::console::set_termios_lock(&lock);
+            crate::console::set_termios_lock(&crate::pty::termios_lock_arg(t, arg)?);
             Ok(0)
         }
         TIOCGWINSZ => {

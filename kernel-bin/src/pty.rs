@@ -582,7 +582,16 @@ const TIOCGPTLCK: u32 = 0x8004_5439;
 const TIOCGPKT: u32 = 0x8004_5438;
 const TIOCGPTPEER: u32 = 0x5441;
 /// CAP_SYS_ADMIN.
-pub(crate) const CAP_SYS_ADMIN: u32 = 21;
+const CAP_SYS_ADMIN: u32 = 21;
+
+/// TIOCSLCKTRMIOS's argument, for a pty and the console alike: `EPERM`
+/// without CAP_SYS_ADMIN (tty_mode_ioctl), then the termios bytes.
+pub(crate) fn termios_lock_arg(t: &UThread, arg: u64) -> Result<[u8; console::TERMIOS_SIZE]> {
+    if crate::proc::table().with_process(t.pid, |p| p.creds().has_cap(CAP_SYS_ADMIN)) != Some(true) {
+        return Err(Errno::EPERM);
+    }
+    t.read(UserPtr::new(arg))
+}
 
 /// Which side of a pair a file is, if it is one.
 pub enum Side<'a> {
@@ -642,9 +651,7 @@ pub fn ioctl(t: &mut UThread, side: Side<'_>, cmd: u32, arg: u64, readable: bool
             if !master {
                 console::check_change_on(&**pty, signal::SIGTTOU)?;
             }
-            let b = t.read_slice(UserSlice::new(arg, tty::TERMIO_SIZE))?;
-            let mut termio = [0u8; tty::TERMIO_SIZE];
-            termio.copy_from_slice(&b[..tty::TERMIO_SIZE]);
+            let termio: [u8; tty::TERMIO_SIZE] = t.read(UserPtr::new(arg))?;
             pty.with(|s| {
                 if cmd == TCSETAF {
                     s.pair.flush_slave_input();
@@ -669,14 +676,7 @@ pub fn ioctl(t: &mut UThread, side: Side<'_>, cmd: u32, arg: u64, readable: bool
             Ok(0)
         }
         TIOCSLCKTRMIOS => {
-            let admin =
-                crate::proc::table().with_process(t.pid, |p| p.creds().has_cap(CAP_SYS_ADMIN)) == Some(true);
-            if !admin {
-                return Err(Errno::EPERM);
-            }
-            let b = t.read_slice(UserSlice::new(arg, console::TERMIOS_SIZE))?;
-            let mut lock = [0u8; console::TERMIOS_SIZE];
-            lock.copy_from_slice(&b[..console::TERMIOS_SIZE]);
+            let lock = termios_lock_arg(t, arg)?;
             pty.with(|s| s.pair.set_termios_lock(&lock));
             Ok(0)
         }
