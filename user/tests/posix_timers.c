@@ -158,16 +158,32 @@ KT_CASE(overruns_while_blocked) {
     siginfo_t si;
     struct timespec to = {0, 0};
     KT_SYS_RET(sigtimedwait(&s, &si, &to), sig);
+    struct timespec t0, t1;
+    clock_gettime(CLOCK_MONOTONIC, &t0);
     /* one queued signal for ~21 expiries: 20 overruns (+-3 for timing) */
     KT_TRUE(si.si_overrun >= 17 && si.si_overrun <= 23, "si_overrun %d", si.si_overrun);
     KT_EQ(tover(id), si.si_overrun);
-    /* only one instance was queued */
-    KT_SYS_ERR(sigtimedwait(&s, &si, &to), EAGAIN);
-    /* re-armed: the next comes within a period */
-    struct timespec to2 = {1, 0};
-    KT_SYS_RET(sigtimedwait(&s, &si, &to2), sig);
-    KT_TRUE(si.si_overrun <= 2, "si_overrun %d", si.si_overrun);
+    /* only one instance was queued: nothing more now, unless the next
+     * period ended meanwhile (a descheduled vCPU on a loaded host) */
+    int again = sigtimedwait(&s, &si, &to);
+    int err = errno;
+    clock_gettime(CLOCK_MONOTONIC, &t1);
+    long gap_ms = (t1.tv_sec - t0.tv_sec) * 1000 + (t1.tv_nsec - t0.tv_nsec) / 1000000;
+    if (again == -1) {
+        KT_EQ(err, EAGAIN);
+        /* re-armed: the next comes within a period */
+        struct timespec to2 = {1, 0};
+        KT_SYS_RET(sigtimedwait(&s, &si, &to2), sig);
+    } else {
+        KT_EQ(again, sig);
+        KT_TRUE(gap_ms >= 9, "a second signal %ld ms after the first", gap_ms);
+    }
+    KT_TRUE(si.si_overrun <= 2 + gap_ms / 10, "si_overrun %d after %ld ms", si.si_overrun, gap_ms);
     KT_SYS_RET(tdel(id), 0);
+    /* an expiry between the last wait and the delete stays queued: taken
+     * here, not delivered (its default action ends the process) */
+    while (sigtimedwait(&s, &si, &to) == sig) {
+    }
     KT_SYS_RET(sigprocmask(SIG_UNBLOCK, &s, 0), 0);
 }
 

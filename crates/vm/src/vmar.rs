@@ -828,8 +828,16 @@ impl<P: PageTable, A: FrameRefs + Clone + 'static> Vmar<P, A> {
     }
 
     /// `n` fewer resident pages (`file`: of a file mapping): uncharged
-    /// from the oldest charges first.
+    /// from the oldest charges first. (An unmap of pages never touched
+    /// gives none: nothing to do, inline.)
+    #[inline]
     fn res_sub(&mut self, n: usize, file: bool) {
+        if n != 0 {
+            self.res_sub_pages(n, file);
+        }
+    }
+
+    fn res_sub_pages(&mut self, n: usize, file: bool) {
         self.hiwater = self.hiwater.max(self.resident);
         let n = n.min(self.resident);
         let mut f = if file { n.min(self.resident_file) } else { 0 };
@@ -1712,12 +1720,12 @@ impl<P: PageTable, A: FrameRefs + Clone + 'static> Vmar<P, A> {
         if !m.prot.allows(access) {
             return FaultOutcome::Segv { addr, code: SegvCode::AccErr };
         }
-        let (prot, shared) = (m.prot, m.shared);
+        let (prot, shared, file) = (m.prot, m.shared, m.is_file());
         match self.pt.query(page) {
             None => self.fault_in(start, page, addr, access),
             Some((frame, flags)) => {
                 if access == Access::Write && !flags.contains(PteFlags::WRITABLE) {
-                    return self.make_writable(page, frame, prot, shared);
+                    return self.make_writable(page, frame, prot, shared, file);
                 }
                 let wanted = self.pte_flags(prot, shared, frame);
                 if !flags.contains(wanted) {
@@ -1816,7 +1824,15 @@ impl<P: PageTable, A: FrameRefs + Clone + 'static> Vmar<P, A> {
         }
     }
 
-    fn make_writable(&mut self, page: usize, frame: Frame, prot: Prot, shared: bool) -> FaultOutcome {
+    /// `file`: the page is of a file mapping (its charge's kind).
+    fn make_writable(
+        &mut self,
+        page: usize,
+        frame: Frame,
+        prot: Prot,
+        shared: bool,
+        file: bool,
+    ) -> FaultOutcome {
         // The flags the page has once writable (`prot` allows writing).
         let writable = self.pte_flags(prot, true, frame);
         if shared || self.exclusive(frame) {
@@ -1837,7 +1853,6 @@ impl<P: PageTable, A: FrameRefs + Clone + 'static> Vmar<P, A> {
             // Put the shared frame back; if even that fails the page is
             // simply not present any more.
             if self.pt.map(page, frame, flags).is_err() {
-                let file = self.find(page).is_some_and(|(_, m)| m.is_file());
                 self.res_sub(1, file);
                 self.pt.flush();
                 self.alloc.release(frame);
@@ -1848,10 +1863,12 @@ impl<P: PageTable, A: FrameRefs + Clone + 'static> Vmar<P, A> {
         self.alloc.release(frame);
         self.cow_copies += 1;
         // the copy is a new page, charged where new pages go now (a fork's
-        // shared page was charged nowhere here)
-        let file = self.find(page).is_some_and(|(_, m)| m.is_file());
-        self.res_sub(1, file);
-        self.res_add(1, file);
+        // shared page was charged nowhere here); without any sink, before
+        // or now, that changes no count
+        if self.charge.is_some() || !self.charged_before.is_empty() {
+            self.res_sub(1, file);
+            self.res_add(1, file);
+        }
         FaultOutcome::Resolved
     }
 
