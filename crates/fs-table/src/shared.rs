@@ -82,7 +82,7 @@ impl<F: ?Sized, R: RawMutex> Drop for SharedFileTable<F, R> {
         let files = {
             let mut g = self.inner.table.lock();
             self.inner.closed.store(true, Ordering::Relaxed);
-            core::mem::take(&mut *g)
+            g.take_files_of_closed()
         };
         drop(files);
     }

@@ -85,6 +85,15 @@ impl<F: ?Sized> FileTable<F> {
         Self { files: Vec::new(), cloexec: Vec::new(), used: FdBitmap::new(), open: 0, generation: 0 }
     }
 
+    /// Empties a table that is closed for good (its last handle went):
+    /// its files, to drop after the table's lock. Only the file slots move
+    /// (three words); the bitmaps and close-on-exec words stay, as nothing
+    /// reads a closed table again.
+    pub(crate) fn take_files_of_closed(&mut self) -> Vec<Option<Arc<F>>> {
+        self.open = 0;
+        core::mem::take(&mut self.files)
+    }
+
     /// The number of open descriptors.
     pub fn len(&self) -> usize {
         self.open
