@@ -658,11 +658,24 @@ impl vfs::SynthNode for CgDir {
         with(|s| s.h.mkdir(self.g, name, (cred.uid, cred.gid), perm)).map(|_| ())
     }
 
+    /// cgroup_rmdir. A process whose last thread has just ended stays
+    /// counted until its exit hook runs, after the process table's lock,
+    /// where its parent can already reap it; Linux's cgroup_exit comes
+    /// before the parent can see the zombie. So an `EBUSY` whose only
+    /// tasks are such processes waits for their hooks (a few yields at
+    /// most) instead of failing a `waitpid` then `rmdir`.
     fn rmdir(&self, name: &[u8], _cred: &vfs::Cred) -> Result<()> {
-        with(|s| {
-            let c = s.h.child(self.g, name).ok_or(Errno::ENOENT)?;
-            s.h.rmdir(c)
-        })
+        for _ in 0..RMDIR_EXIT_TRIES {
+            let r = with(|s| {
+                let c = s.h.child(self.g, name).ok_or((Errno::ENOENT, None))?;
+                s.h.rmdir(c).map_err(|e| (e, Some(c)))
+            });
+            match r {
+                Err((Errno::EBUSY, Some(c))) if only_exiting(c) => crate::sched::yield_now(),
+                r => return r.map_err(|(e, _)| e),
+            }
+        }
+        Err(Errno::EBUSY)
     }
 
     fn as_any(&self) -> Option<&dyn core::any::Any> {
@@ -673,6 +686,17 @@ impl vfs::SynthNode for CgDir {
     fn set_attrs(&self, perm: Option<u32>, uid: Option<u32>, gid: Option<u32>) {
         with(|s| s.h.set_file_attrs(self.g, None, perm, uid, gid));
     }
+}
+
+/// How many times rmdir looks again while the group's tasks are exiting.
+const RMDIR_EXIT_TRIES: usize = 100;
+
+/// Whether every process counted in `g` and below has no thread left (or
+/// is gone): its exit hook is running (at least one is counted).
+fn only_exiting(g: GroupId) -> bool {
+    let Ok(procs) = with(|s| s.h.procs_below(g)) else { return false };
+    !procs.is_empty()
+        && procs.iter().all(|&pid| table().with_process(pid, |p| p.threads().is_empty()) != Some(false))
 }
 
 /// cgroup.procs or cgroup.threads as process `reader` sees the numbers.
