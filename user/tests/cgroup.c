@@ -70,7 +70,10 @@ KT_CASE(mkdir_files_and_rmdir) {
     KT_STREQ(text_of(CG "/t1/cgroup.freeze"), "0\n");
     KT_STREQ(text_of(CG "/t1/cgroup.max.depth"), "max\n");
     KT_STREQ(text_of(CG "/t1/cgroup.stat"), "nr_descendants 0\nnr_dying_descendants 0\n");
-    KT_STREQ(text_of(CG "/cgroup.stat"), "nr_descendants 1\nnr_dying_descendants 0\n");
+    /* (the root's dying count: Linux may still be releasing groups an
+     * earlier program removed) */
+    const char *root_stat = text_of(CG "/cgroup.stat");
+    KT_TRUE(strncmp(root_stat, "nr_descendants 1\nnr_dying_descendants ", 38) == 0, "%s", root_stat);
     KT_SYS_OK(stat(CG "/t1/cgroup.kill", &st));
     KT_EQ(st.st_mode, S_IFREG | 0200);
     /* names the directory cannot make or remove */

@@ -135,8 +135,10 @@ KT_CASE(memory_current_follows_touched_pages) {
     long after = num_of(CG "/t/memory.current");
     long anon = key_of(CG "/t/memory.stat", "anon");
     long peak = num_of(CG "/t/memory.peak");
-    KT_TRUE(after - before >= 16 * MiB && after - before <= 18 * MiB, "before %ld after %ld", before, after);
-    KT_TRUE(anon >= 16 * MiB && anon <= after, "anon %ld, current %ld", anon, after);
+    /* Linux charges through a per-CPU stock of 64 pages and flushes
+     * memory.stat lazily: a delta up to 1 MiB short of the pages touched */
+    KT_TRUE(after - before >= 15 * MiB && after - before <= 18 * MiB, "before %ld after %ld", before, after);
+    KT_TRUE(anon >= 15 * MiB && anon <= after, "anon %ld, current %ld", anon, after);
     KT_TRUE(peak >= after, "peak %ld, current %ld", peak, after);
     close(to);
     KT_WAIT_STATUS(c, kt_exited(0));

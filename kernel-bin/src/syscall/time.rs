@@ -702,8 +702,12 @@ impl Ntp {
     /// past the limit the clock is unsynchronised.
     fn age(&mut self, now: u64) {
         let secs = now.saturating_sub(self.maxerror_at) / 1_000_000_000;
+        if secs == 0 {
+            return;
+        }
         let grown = self.maxerror.saturating_add((secs as i64).saturating_mul(MAXERROR_PER_SEC));
-        if grown >= NTP_PHASE_LIMIT {
+        // second_overflow: past the limit (not at it) each second
+        if grown > NTP_PHASE_LIMIT {
             self.maxerror = NTP_PHASE_LIMIT;
             self.status |= STA_UNSYNC;
         } else {
