@@ -36,6 +36,7 @@
 //! linux.out ours.out`, and fails unless both ran to the end, agree, and
 //! saw the file's right hash.
 
+use crate::devsys::statuses;
 use std::io::{Read, Write};
 use std::net::{TcpListener, TcpStream};
 use std::path::{Path, PathBuf};
@@ -358,30 +359,7 @@ fn parse(args: &[String]) -> Result<Opts, String> {
 
 /// The script's output: from its first step to its last line.
 fn transcript(log: &str) -> String {
-    let mut out = String::new();
-    let mut on = false;
-    for line in log.lines() {
-        if line.starts_with("=== step ") {
-            on = true;
-        }
-        if on {
-            out.push_str(line);
-            out.push('\n');
-        }
-        if line.starts_with("=== apt done") {
-            break;
-        }
-    }
-    out
-}
-
-/// `(step, status)` of each `=== status NAME N` line.
-fn statuses(t: &str) -> Vec<(String, String)> {
-    t.lines()
-        .filter_map(|l| l.strip_prefix("=== status "))
-        .filter_map(|r| r.split_once(' '))
-        .map(|(n, s)| (n.to_string(), s.to_string()))
-        .collect()
+    crate::devsys::step_transcript(log, "=== apt done")
 }
 
 /// Boots `q` with its own repository server; keeps the console, the

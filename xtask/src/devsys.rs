@@ -90,6 +90,12 @@ const REPORT: Report = Report {
 /// The script's output: from its first step to its last line (what the
 /// console shows before, the boot, differs between the kernels).
 fn transcript(log: &str) -> String {
+    step_transcript(log, "=== devsys done")
+}
+
+/// A step script's output (devsys's, apt's): from its first `=== step `
+/// line to the line starting with `done` (included).
+pub fn step_transcript(log: &str, done: &str) -> String {
     let mut out = String::new();
     let mut on = false;
     for line in log.lines() {
@@ -100,7 +106,7 @@ fn transcript(log: &str) -> String {
             out.push_str(line);
             out.push('\n');
         }
-        if line.starts_with("=== devsys done") {
+        if line.starts_with(done) {
             break;
         }
     }
@@ -108,7 +114,7 @@ fn transcript(log: &str) -> String {
 }
 
 /// `(step, status)` of each `=== status NAME N` line.
-fn statuses(t: &str) -> Vec<(String, String)> {
+pub fn statuses(t: &str) -> Vec<(String, String)> {
     t.lines()
         .filter_map(|l| l.strip_prefix("=== status "))
         .filter_map(|r| r.split_once(' '))
