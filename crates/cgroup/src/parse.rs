@@ -17,32 +17,40 @@ pub fn strip(s: &[u8]) -> &[u8] {
     &s[start..end.max(start)]
 }
 
-/// `_kstrtoull(s, 0)`: the radix from the prefix (`0x` and a hex digit:
-/// 16, a leading `0`: 8, else 10), the digits, one optional trailing
-/// newline. `EINVAL` without digits or with anything else after them,
-/// `ERANGE` past `u64::MAX`.
-pub fn kstrtoull(s: &[u8]) -> Result<u64> {
-    let (radix, digits) = if s.len() >= 3 && s[0] == b'0' && (s[1] | 0x20) == b'x' && s[2].is_ascii_hexdigit()
-    {
+/// The radix `_parse_integer_fixup_radix` takes from the prefix (`0x` and
+/// a hex digit: 16, a leading `0`: 8, else 10) and the digits after it.
+fn radix_of(s: &[u8]) -> (u64, &[u8]) {
+    if s.len() >= 3 && s[0] == b'0' && (s[1] | 0x20) == b'x' && s[2].is_ascii_hexdigit() {
         (16, &s[2..])
     } else if s.first() == Some(&b'0') {
         (8, s)
     } else {
         (10, s)
+    }
+}
+
+/// The value of digit `b` in `radix`, if it is one.
+fn digit(b: u8, radix: u64) -> Option<u64> {
+    let d = match b {
+        b'0'..=b'9' => u64::from(b - b'0'),
+        b'a'..=b'f' => u64::from(b - b'a' + 10),
+        b'A'..=b'F' => u64::from(b - b'A' + 10),
+        _ => return None,
     };
+    (d < radix).then_some(d)
+}
+
+/// `_kstrtoull(s, 0)`: the radix from the prefix (`0x` and a hex digit:
+/// 16, a leading `0`: 8, else 10), the digits, one optional trailing
+/// newline. `EINVAL` without digits or with anything else after them,
+/// `ERANGE` past `u64::MAX`.
+pub fn kstrtoull(s: &[u8]) -> Result<u64> {
+    let (radix, digits) = radix_of(s);
     let mut v: u64 = 0;
     let mut n = 0;
     let mut overflow = false;
     for &b in digits {
-        let d = match b {
-            b'0'..=b'9' => u64::from(b - b'0'),
-            b'a'..=b'f' => u64::from(b - b'a' + 10),
-            b'A'..=b'F' => u64::from(b - b'A' + 10),
-            _ => break,
-        };
-        if d >= radix {
-            break;
-        }
+        let Some(d) = digit(b, radix) else { break };
         match v.checked_mul(radix).and_then(|x| x.checked_add(d)) {
             Some(x) => v = x,
             None => overflow = true,
@@ -123,26 +131,11 @@ pub fn cpu_max(data: &[u8], period: u64) -> Result<(Option<u64>, u64)> {
 /// [`kstrtoull`], as many digits as there are (none: 0), wrapping on
 /// overflow; the value and what follows the digits.
 fn simple_strtoull(s: &[u8]) -> (u64, &[u8]) {
-    let (radix, digits) = if s.len() >= 3 && s[0] == b'0' && (s[1] | 0x20) == b'x' && s[2].is_ascii_hexdigit()
-    {
-        (16, &s[2..])
-    } else if s.first() == Some(&b'0') {
-        (8, s)
-    } else {
-        (10, s)
-    };
+    let (radix, digits) = radix_of(s);
     let mut v: u64 = 0;
     let mut n = 0;
     for &b in digits {
-        let d = match b {
-            b'0'..=b'9' => u64::from(b - b'0'),
-            b'a'..=b'f' => u64::from(b - b'a' + 10),
-            b'A'..=b'F' => u64::from(b - b'A' + 10),
-            _ => break,
-        };
-        if d >= radix {
-            break;
-        }
+        let Some(d) = digit(b, radix) else { break };
         v = v.wrapping_mul(radix).wrapping_add(d);
         n += 1;
     }
