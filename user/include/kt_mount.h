@@ -14,13 +14,7 @@
 /* The text of `path` (at most size - 1 bytes, NUL-terminated): its
  * length, -1 when it cannot be opened. */
 static int km_get(const char *path, char *buf, int size) {
-    int fd = open(path, O_RDONLY);
-    if (fd < 0) return -1;
-    int n = 0, r;
-    while (n < size - 1 && (r = read(fd, buf + n, size - 1 - n)) > 0) n += r;
-    close(fd);
-    buf[n] = 0;
-    return n;
+    return (int)kt_read_all_at(AT_FDCWD, path, buf, (size_t)size);
 }
 
 /* `s` written to the existing `path`: write's return, -1 when it cannot
