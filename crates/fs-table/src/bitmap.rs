@@ -102,6 +102,22 @@ impl FdBitmap {
         }
     }
 
+    /// The set bits at or above `from` and below `end`, in increasing
+    /// order: a walk of the leaf words, one word read per 64 slots and one
+    /// step per set bit (a fork's copy and the table's iteration cost the
+    /// open descriptors, not the capacity).
+    pub(crate) fn ones(&self, from: usize, end: usize) -> Ones<'_> {
+        let leaf: &[u64] = self.levels.first().map_or(&[], Vec::as_slice);
+        let end = end.min(leaf.len() * BITS);
+        if from >= end {
+            // empty: the walk's next word is past the end
+            return Ones { leaf, word: leaf.len(), bits: 0, end };
+        }
+        let word = from / BITS;
+        let bits = leaf.get(word).map_or(0, |w| w & (u64::MAX << (from % BITS)));
+        Ones { leaf, word, bits, end }
+    }
+
     /// The highest set bit, if any: a backward scan of the leaf words.
     pub(crate) fn last_set(&self) -> Option<usize> {
         let leaf = self.levels.first()?;
@@ -145,6 +161,39 @@ impl FdBitmap {
     }
 }
 
+/// The set bits of a range of an [`FdBitmap`] ([`FdBitmap::ones`]).
+pub(crate) struct Ones<'a> {
+    leaf: &'a [u64],
+    /// The leaf word `bits` came from.
+    word: usize,
+    /// What is left of that word (bits below the range's start cleared).
+    bits: u64,
+    /// The range's end (at most the capacity).
+    end: usize,
+}
+
+impl Iterator for Ones<'_> {
+    type Item = usize;
+
+    fn next(&mut self) -> Option<usize> {
+        loop {
+            if self.bits != 0 {
+                let i = self.word * BITS + self.bits.trailing_zeros() as usize;
+                if i >= self.end {
+                    return None;
+                }
+                self.bits &= self.bits - 1;
+                return Some(i);
+            }
+            self.word += 1;
+            if self.word * BITS >= self.end {
+                return None;
+            }
+            self.bits = *self.leaf.get(self.word)?;
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -153,6 +202,23 @@ mod tests {
 
     fn naive_first_clear(set: &BTreeSet<usize>, from: usize, cap: usize) -> usize {
         (from..cap).find(|i| !set.contains(i)).unwrap_or(cap.max(from))
+    }
+
+    #[test]
+    fn ones_walks_the_set_bits_of_a_range() {
+        let b = FdBitmap::new();
+        assert_eq!(b.ones(0, usize::MAX).count(), 0);
+        let mut b = FdBitmap::new();
+        b.grow(64 * 3).unwrap();
+        for i in [0, 1, 63, 64, 130, 191] {
+            b.insert(i);
+        }
+        assert_eq!(b.ones(0, usize::MAX).collect::<Vec<_>>(), [0, 1, 63, 64, 130, 191]);
+        assert_eq!(b.ones(1, 130).collect::<Vec<_>>(), [1, 63, 64]);
+        assert_eq!(b.ones(64, 65).collect::<Vec<_>>(), [64]);
+        assert_eq!(b.ones(65, 64).count(), 0);
+        assert_eq!(b.ones(192, usize::MAX).count(), 0);
+        assert_eq!(b.ones(usize::MAX, usize::MAX).count(), 0);
     }
 
     #[test]
@@ -231,6 +297,10 @@ mod tests {
                 prop_assert_eq!(b.first_clear_from(i), naive_first_clear(&set, i, cap));
                 prop_assert_eq!(b.first_clear_from(0), naive_first_clear(&set, 0, cap));
                 prop_assert_eq!(b.contains(i), set.contains(&i));
+                let end = (i * 7 + 13) % (cap + 70);
+                let want: Vec<usize> = set.iter().copied().filter(|&j| j >= i && j < end).collect();
+                prop_assert_eq!(b.ones(i, end).collect::<Vec<_>>(), want);
+                prop_assert_eq!(b.ones(0, usize::MAX).collect::<Vec<_>>(), set.iter().copied().collect::<Vec<_>>());
             }
         }
     }

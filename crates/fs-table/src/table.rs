@@ -112,7 +112,10 @@ impl<F: ?Sized> FileTable<F> {
 
     /// The open descriptors and their files, in increasing descriptor order.
     pub fn iter(&self) -> impl Iterator<Item = (u32, &Arc<F>)> + '_ {
-        self.files.iter().enumerate().filter_map(|(fd, file)| file.as_ref().map(|file| (fd as u32, file)))
+        // the used slots only (a reserved one has no file)
+        self.used
+            .ones(0, usize::MAX)
+            .filter_map(|fd| self.files.get(fd)?.as_ref().map(|file| (fd as u32, file)))
     }
 
     /// Opens `file` at the lowest free descriptor (open(2): "the lowest-numbered
@@ -391,7 +394,9 @@ impl<F: ?Sized> FileTable<F> {
     /// step starts, `usize::MAX` once done.
     pub(crate) fn copy_step(&self, copy: &mut Self, from: usize, max: usize) -> usize {
         let end = from.saturating_add(max).min(self.files.len()).min(copy.files.len());
-        for fd in from..end {
+        // the used slots only: a copy costs the open descriptors, not the
+        // table's capacity (64 slots at least)
+        for fd in self.used.ones(from, end) {
             if let Some(file) = self.files.get(fd).and_then(Option::as_ref) {
                 copy.fill(fd as u32, file.clone());
                 copy.used.insert(fd);
