@@ -498,9 +498,8 @@ pub fn execve(t: &mut UThread, pathname: u64, argv: u64, envp: u64) -> Result<is
     budget.take(path.len())?;
     let envp = read_strings(t, envp, envc, &mut budget)?;
     let argv = read_strings(t, argv, argc, &mut budget)?;
-    let fs = t.fs()?;
     let (root, cwd) = {
-        let f = fs.lock();
+        let f = t.fs()?;
         (f.root().clone(), f.cwd().clone())
     };
     let (cred, ids) = table()

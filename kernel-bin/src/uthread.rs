@@ -8,7 +8,7 @@ use alloc::sync::Arc;
 use arch_x86_64::sigframe::{self, AltStack, FrameInfo};
 use arch_x86_64::user::{UserContext, UserExit};
 use core::sync::atomic::AtomicU32;
-use fs_table::{FileTableCache, WeakFsContext};
+use fs_table::{FileTableCache, FsContextCache};
 use linux_abi::Errno;
 use process::cputime::{SharedCpu, Side};
 use process::pid::Pid;
@@ -19,6 +19,12 @@ use vm::{Access, FaultOutcome};
 
 /// A thread's cache of its fd table ([`UThread::files_cache`]).
 pub type FilesCache = FileTableCache<dyn vfs::File, spin::Mutex<()>>;
+
+/// A thread's cache of its root, cwd and umask ([`UThread::fs_cache`]).
+pub type FsCache = FsContextCache<vfs::Path, spin::Mutex<()>>;
+
+/// The thread's root, cwd and umask, locked ([`UThread::fs`]).
+pub type FsGuard<'a> = fs_table::FsContextGuard<'a, vfs::Path, spin::Mutex<()>>;
 
 /// What the loop does next.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -79,8 +85,16 @@ pub struct UThread {
     /// the record's table can change: thread start, unshare(2), execve(2),
     /// close_range(2) with `CLOSE_RANGE_UNSHARE`.
     pub files_cache: FilesCache,
-    /// The thread's root, cwd and umask, cached as [`Self::files_cache`].
-    pub fs_cache: WeakFsContext<vfs::Path>,
+    /// The thread's root, cwd and umask, cached as [`Self::files_cache`]
+    /// (Linux's `current->fs`): an [`FsContextCache`], no owner (unshare
+    /// and setns(2)'s "a context of its own" count only the records'
+    /// handles), one object with every `CLONE_FS` sharer's handle and
+    /// cache, so a chdir, chroot or umask by any of them is seen at once.
+    /// Refreshed with the fd table's: thread start, unshare(2) (a
+    /// `CLONE_FS` copy), execve(2) (the same context, the record maybe
+    /// moved to the leader's tid); setns(2) of a mount namespace changes
+    /// the context in place.
+    pub fs_cache: FsCache,
     /// The process's RLIMIT_AS/DATA/STACK as mmap, mremap, brk and stack
     /// growth check them (the process's, not the address space's: a
     /// vfork child shares the latter only); refreshed with the address
@@ -179,10 +193,10 @@ impl UThread {
             .with_thread(self.tid, |th| {
                 (
                     th.files().map_or_else(FileTableCache::none, |f| f.cache()),
-                    th.fs().map_or_else(WeakFsContext::none, |f| f.downgrade()),
+                    th.fs().map_or_else(FsContextCache::none, |f| f.cache()),
                 )
             })
-            .unwrap_or_else(|| (FileTableCache::none(), WeakFsContext::none()));
+            .unwrap_or_else(|| (FileTableCache::none(), FsContextCache::none()));
         self.files_cache = files;
         self.fs_cache = fs;
     }
@@ -504,7 +518,7 @@ fn start(tid: Pid) -> Option<(UThread, u64, bool)> {
         cpu,
         trace: 0,
         files_cache: FileTableCache::none(),
-        fs_cache: WeakFsContext::none(),
+        fs_cache: FsContextCache::none(),
         space,
         user_ns: process::ns::UserNsRef::INITIAL,
         mnt_ns: vfs::INITIAL_MNT_NS,

@@ -1,8 +1,10 @@
 /* pthreads (musl) over clone(CLONE_THREAD): create and join, thread ids,
  * exit_group from a thread, the leader exiting first, signals sent to a
  * multithreaded process (handled once, by a thread that does not block
- * them; fatal ones end every thread), mutex and condvar contention, and
- * CLONE_CHILD_CLEARTID waking a futex waiter.
+ * them; fatal ones end every thread), mutex and condvar contention,
+ * CLONE_CHILD_CLEARTID waking a futex waiter, and the shared fs context
+ * (a chdir, umask or chroot seen by the sibling at once; none after its
+ * unshare(CLONE_FS)).
  *
  * Threads only record what they see; every check runs on the main thread
  * (the harness's checks return from the case). */
@@ -454,6 +456,98 @@ KT_CASE(detached_threads_exit_cleanly) {
         kt_msleep(1);
     }
     for (int i = 0; i < N; i++) KT_NE(recs[i].tid, 0);
+}
+
+/* The fs context (root, cwd, umask) of pthreads is shared (CLONE_FS): a
+ * chdir, umask or chroot by one thread is seen by its sibling at once,
+ * while both run; after the sibling's unshare(CLONE_FS) neither sees the
+ * other's (the kernel's per-thread view of the context must follow). Runs
+ * in a child: it moves the cwd and the root. */
+static int fs_go[2], fs_ready[2];
+static int fs_unshare, fs_err;
+static char fs_cwd_seen[64];
+static mode_t fs_mask_seen;
+static int fs_root_seen;
+
+static void fs_wait(int fd) {
+    char c;
+    while (read(fd, &c, 1) < 0 && errno == EINTR) {
+    }
+}
+
+static void *fs_sibling(void *arg) {
+    (void)arg;
+    if (fs_unshare && unshare(CLONE_FS) != 0) fs_err = errno;
+    if (write(fs_ready[1], "r", 1) != 1) fs_err = -1;
+    /* the main thread moved to /proc with umask 027 meanwhile */
+    fs_wait(fs_go[0]);
+    if (!getcwd(fs_cwd_seen, sizeof fs_cwd_seen)) fs_err = errno;
+    fs_mask_seen = umask(0);
+    umask(fs_mask_seen);
+    /* now this thread moves to /dev, umask 007 */
+    if (chdir("/dev") != 0 || umask(007) == (mode_t)-1) fs_err = errno;
+    if (write(fs_ready[1], "r", 1) != 1) fs_err = -1;
+    /* the main thread looked; now the root moves to /proc */
+    fs_wait(fs_go[0]);
+    if (chroot("/proc") != 0) fs_err = errno;
+    if (write(fs_ready[1], "r", 1) != 1) fs_err = -1;
+    fs_wait(fs_go[0]);
+    /* "/self" names /proc/self only under the new root */
+    fs_root_seen = access("/self", F_OK) == 0;
+    return NULL;
+}
+
+static int fs_sharing_child(void) {
+    char cwd[64];
+    pthread_t th;
+    KT_CHILD_CHECK(1, chdir("/") == 0 && pipe(fs_go) == 0 && pipe(fs_ready) == 0);
+    umask(022);
+    KT_CHILD_CHECK(2, pthread_create(&th, NULL, fs_sibling, NULL) == 0);
+    fs_wait(fs_ready[0]);
+    KT_CHILD_CHECK(3, chdir("/proc") == 0);
+    umask(027);
+    KT_CHILD_CHECK(4, write(fs_go[1], "g", 1) == 1);
+    fs_wait(fs_ready[0]);
+    /* the sibling's view of this thread's change, and this thread's of its */
+    KT_CHILD_CHECK(5, fs_err == 0);
+    KT_CHILD_CHECK(6, strcmp(fs_cwd_seen, fs_unshare ? "/" : "/proc") == 0);
+    KT_CHILD_CHECK(7, fs_mask_seen == (fs_unshare ? 022 : 027));
+    KT_CHILD_CHECK(8, getcwd(cwd, sizeof cwd) && strcmp(cwd, fs_unshare ? "/proc" : "/dev") == 0);
+    mode_t m = umask(0);
+    KT_CHILD_CHECK(9, m == (fs_unshare ? 027 : 007));
+    /* the sibling chroots to /proc: "/self" here is /proc/self only if
+     * the root is shared */
+    KT_CHILD_CHECK(10, access("/self", F_OK) == -1 && errno == ENOENT);
+    KT_CHILD_CHECK(11, write(fs_go[1], "g", 1) == 1);
+    fs_wait(fs_ready[0]);
+    KT_CHILD_CHECK(12, fs_err == 0);
+    int seen = access("/self", F_OK) == 0;
+    KT_CHILD_CHECK(13, seen == !fs_unshare);
+    /* and this thread's chroot (to /dev when shared: /proc/dev does not
+     * exist) is not the sibling's after the unshare */
+    if (fs_unshare) KT_CHILD_CHECK(14, chroot("/dev") == 0);
+    KT_CHILD_CHECK(15, write(fs_go[1], "g", 1) == 1);
+    KT_CHILD_CHECK(16, pthread_join(th, NULL) == 0);
+    KT_CHILD_CHECK(17, fs_root_seen == 1);
+    return 0;
+}
+
+static int fs_shared_child(void) {
+    fs_unshare = 0;
+    return fs_sharing_child();
+}
+
+static int fs_unshared_child(void) {
+    fs_unshare = 1;
+    return fs_sharing_child();
+}
+
+KT_CASE(clone_fs_chdir_umask_chroot_seen_by_the_sibling_at_once) {
+    KT_EQ(kt_in_child(fs_shared_child), 0);
+}
+
+KT_CASE(unshare_fs_in_a_thread_then_neither_sees_the_other) {
+    KT_EQ(kt_in_child(fs_unshared_child), 0);
 }
 
 KT_MAIN()

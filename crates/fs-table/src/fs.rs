@@ -1,7 +1,9 @@
 //! [`FsContext`]: root, working directory and umask (Linux's `fs_struct`),
-//! and [`SharedFsContext`], the handle shared under `CLONE_FS`.
+//! [`SharedFsContext`], the handle shared under `CLONE_FS`, and
+//! [`FsContextCache`], a thread's own reference to it for its system calls.
 
 use alloc::sync::{Arc, Weak};
+use core::sync::atomic::{AtomicUsize, Ordering};
 
 use lock_api::{Mutex, MutexGuard, RawMutex};
 
@@ -73,20 +75,47 @@ impl<D> FsContext<D> {
     }
 }
 
+/// A locked [`FsContext`] ([`SharedFsContext::lock`],
+/// [`FsContextCache::lock`]).
+pub type FsContextGuard<'a, D, R = DefaultLock> = MutexGuard<'a, R, FsContext<D>>;
+
 /// A task's handle on an [`FsContext`] that other tasks may share
 /// (`CLONE_FS`): an `Arc<lock_api::Mutex<R, FsContext<D>>>`, `R` the
 /// kernel's raw lock ([`DefaultLock`], a spin lock, unless it says).
 ///
+/// The handles are counted apart from the references to the context
+/// ([`is_shared`](Self::is_shared) is that count, not the `Arc`'s): a
+/// [`FsContextCache`] or a [`WeakFsContext`] is no owner, so unshare(2)
+/// `CLONE_FS` copies only a context another task really shares (Linux's
+/// `fs_struct.users`).
+///
 /// Lock order: a leaf lock; drop the directories that setters return after
 /// releasing it.
 pub struct SharedFsContext<D, R: RawMutex = DefaultLock> {
-    inner: Arc<Mutex<R, FsContext<D>>>,
+    inner: Arc<Inner<D, R>>,
+}
+
+/// What the handles, the caches and the weak handles point at.
+struct Inner<D, R: RawMutex> {
+    /// The [`SharedFsContext`] handles on the context. It only grows from a
+    /// count above zero (a share, an upgrade), so once zero no handle on
+    /// the context is made again.
+    owners: AtomicUsize,
+    fs: Mutex<R, FsContext<D>>,
+}
+
+impl<D, R: RawMutex> Drop for SharedFsContext<D, R> {
+    fn drop(&mut self) {
+        // Release: a later owner count read (is_shared, Acquire) sees
+        // what this handle did before it went
+        self.inner.owners.fetch_sub(1, Ordering::Release);
+    }
 }
 
 impl<D, R: RawMutex> core::fmt::Debug for SharedFsContext<D, R> {
     fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
         f.debug_struct("SharedFsContext")
-            .field("owners", &Arc::strong_count(&self.inner))
+            .field("owners", &self.inner.owners.load(Ordering::Relaxed))
             .finish_non_exhaustive()
     }
 }
@@ -101,23 +130,26 @@ impl<D> SharedFsContext<D> {
 impl<D, R: RawMutex> SharedFsContext<D, R> {
     /// A handle on `fs`, its only owner, behind the lock type `R`.
     pub fn with_lock(fs: FsContext<D>) -> Self {
-        Self { inner: Arc::new(Mutex::new(fs)) }
+        Self { inner: Arc::new(Inner { owners: AtomicUsize::new(1), fs: Mutex::new(fs) }) }
     }
 
     /// Locks the context.
-    pub fn lock(&self) -> MutexGuard<'_, R, FsContext<D>> {
-        self.inner.lock()
+    pub fn lock(&self) -> FsContextGuard<'_, D, R> {
+        self.inner.fs.lock()
     }
 
     /// Another handle on the same context (`CLONE_FS`): chroot, chdir and
     /// umask through either handle are seen through the other.
     pub fn share(&self) -> Self {
+        // a handle is there, so the count is above zero (as Arc::clone)
+        self.inner.owners.fetch_add(1, Ordering::Relaxed);
         Self { inner: Arc::clone(&self.inner) }
     }
 
-    /// Whether another handle shares this context.
+    /// Whether another handle shares this context (caches and weak handles
+    /// do not count).
     pub fn is_shared(&self) -> bool {
-        Arc::strong_count(&self.inner) > 1
+        self.inner.owners.load(Ordering::Acquire) > 1
     }
 
     /// Whether two handles refer to the same context.
@@ -130,12 +162,33 @@ impl<D, R: RawMutex> SharedFsContext<D, R> {
     pub fn downgrade(&self) -> WeakFsContext<D, R> {
         WeakFsContext { inner: Arc::downgrade(&self.inner) }
     }
+
+    /// A thread's cache of this context ([`FsContextCache`]): it reaches the
+    /// context without touching a reference count, and it is no owner.
+    pub fn cache(&self) -> FsContextCache<D, R> {
+        FsContextCache { inner: Some(Arc::clone(&self.inner)) }
+    }
+}
+
+/// A new owner of the context behind `inner` unless its last owner has gone
+/// (the count never leaves zero).
+fn owner_of<D, R: RawMutex>(inner: Arc<Inner<D, R>>) -> Option<SharedFsContext<D, R>> {
+    let mut n = inner.owners.load(Ordering::Relaxed);
+    loop {
+        if n == 0 {
+            return None;
+        }
+        match inner.owners.compare_exchange_weak(n, n + 1, Ordering::Acquire, Ordering::Relaxed) {
+            Ok(_) => return Some(SharedFsContext { inner }),
+            Err(now) => n = now,
+        }
+    }
 }
 
 /// A weak handle on a [`SharedFsContext`] (see
 /// [`SharedFsContext::downgrade`]).
 pub struct WeakFsContext<D, R: RawMutex = DefaultLock> {
-    inner: Weak<Mutex<R, FsContext<D>>>,
+    inner: Weak<Inner<D, R>>,
 }
 
 impl<D, R: RawMutex> Clone for WeakFsContext<D, R> {
@@ -158,7 +211,65 @@ impl<D, R: RawMutex> WeakFsContext<D, R> {
 
     /// A handle on the context while some [`SharedFsContext`] holds it.
     pub fn upgrade(&self) -> Option<SharedFsContext<D, R>> {
-        self.inner.upgrade().map(|inner| SharedFsContext { inner })
+        owner_of(self.inner.upgrade()?)
+    }
+}
+
+/// A thread's own reference to its root, cwd and umask, for its system
+/// calls ([`SharedFsContext::cache`]): Linux's `current->fs`, read without a
+/// reference taken (`get_fs_root()`/`get_fs_pwd()` lock `fs->lock` and copy
+/// the path out, as [`lock`](Self::lock) does).
+///
+/// It is no owner: [`SharedFsContext::is_shared`] does not count it, so
+/// unshare(2) `CLONE_FS` and setns(2)'s "a context of its own" check see
+/// only the handles of tasks. The context is one object under one lock, so
+/// a chdir, chroot or umask through any handle or cache of it is seen at
+/// once through every other (`CLONE_FS` sharers). The context (with its
+/// directories) lives while a cache of it does: unlike a file table it
+/// holds nothing whose life a program sees (no open file, no lock).
+///
+/// The owner of the cache refreshes it where its thread's handle changes
+/// (a new thread, unshare(2) `CLONE_FS`, execve(2)): a stale cache sees the
+/// context its thread no longer uses.
+pub struct FsContextCache<D, R: RawMutex = DefaultLock> {
+    inner: Option<Arc<Inner<D, R>>>,
+}
+
+impl<D, R: RawMutex> core::fmt::Debug for FsContextCache<D, R> {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.debug_struct("FsContextCache").field("none", &self.inner.is_none()).finish_non_exhaustive()
+    }
+}
+
+impl<D, R: RawMutex> Default for FsContextCache<D, R> {
+    fn default() -> Self {
+        Self::none()
+    }
+}
+
+impl<D, R: RawMutex> FsContextCache<D, R> {
+    /// A cache of no context: [`lock`](Self::lock) gives `None`.
+    pub const fn none() -> Self {
+        Self { inner: None }
+    }
+
+    /// Locks the context, as [`SharedFsContext::lock`]; `None` for a cache
+    /// of none.
+    #[inline]
+    pub fn lock(&self) -> Option<FsContextGuard<'_, D, R>> {
+        Some(self.inner.as_ref()?.fs.lock())
+    }
+
+    /// Whether this caches the context of `handle`.
+    pub fn is_of(&self, handle: &SharedFsContext<D, R>) -> bool {
+        self.inner.as_ref().is_some_and(|i| Arc::ptr_eq(i, &handle.inner))
+    }
+
+    /// A new owner of the context (a [`SharedFsContext`]) unless no task
+    /// holds it any more: for what must keep the context itself, not for a
+    /// system call's own use.
+    pub fn upgrade(&self) -> Option<SharedFsContext<D, R>> {
+        owner_of(Arc::clone(self.inner.as_ref()?))
     }
 }
 

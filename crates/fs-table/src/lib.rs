@@ -21,6 +21,8 @@
 //! [`FileTableCache`] is a thread's own reference to its table for its
 //! system calls: no reference count touched per call, no owner for
 //! `is_shared`, and `EBADF` once the table's last handle has gone.
+//! [`FsContextCache`] is the same for the fs context (no owner, no
+//! reference count per path call).
 //!
 //! ```
 //! use std::sync::Arc;
@@ -75,7 +77,9 @@ pub type DefaultLock = spin::Mutex<()>;
 
 pub use lock_api;
 
-pub use fs::{DEFAULT_UMASK, FsContext, S_IRWXUGO, SharedFsContext, WeakFsContext};
+pub use fs::{
+    DEFAULT_UMASK, FsContext, FsContextCache, FsContextGuard, S_IRWXUGO, SharedFsContext, WeakFsContext,
+};
 pub use shared::{
     FORK_RETRIES, FORK_STEP_FDS, FileTableCache, FileTableGuard, SharedFileTable, WeakFileTable,
 };

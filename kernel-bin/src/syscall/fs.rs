@@ -63,15 +63,15 @@ pub(crate) fn at(dirfd: DirFd, path: &[u8]) -> DirFd {
 /// Root, the start directory for `dirfd` (each with the mount it was
 /// reached through), and the umask.
 fn start(t: &UThread, dirfd: DirFd) -> Result<(vfs::Path, vfs::Path, u32)> {
-    let fs = t.fs()?;
+    let f = t.fs()?;
+    let (root, umask) = (f.root().clone(), f.umask());
     let DirFd::Fd(fd) = dirfd else {
-        let f = fs.lock();
-        return Ok((f.root().clone(), f.cwd().clone(), f.umask()));
+        let cwd = f.cwd().clone();
+        drop(f);
+        return Ok((root, cwd, umask));
     };
-    let (root, umask) = {
-        let f = fs.lock();
-        (f.root().clone(), f.umask())
-    };
+    // the fd table's lock is taken with the fs context's let go
+    drop(f);
     let file = t.fd(fd)?;
     Ok((root, dir_path(&*file)?, umask))
 }
@@ -119,8 +119,7 @@ fn with_path_ctx<R>(
         return with_ctx_as(t, dirfd, c, |ctx, dir| f(ctx, dir));
     }
     let (root, umask) = {
-        let fs = t.fs()?;
-        let f = fs.lock();
+        let f = t.fs()?;
         (f.root().clone(), f.umask())
     };
     let ctx = Ctx::new(root.inode, c).with_root_mount(root.mnt).with_umask(umask).with_mnt_ns(t.mnt_ns);
@@ -1187,9 +1186,8 @@ pub fn pipe2(t: &mut UThread, fds: UserPtr<[u32; 2]>, flags: u32) -> SysResult {
 }
 
 pub fn getcwd(t: &mut UThread, buf: UserSlice) -> SysResult {
-    let fs = t.fs()?;
     let (root, cwd) = {
-        let f = fs.lock();
+        let f = t.fs()?;
         (f.root().clone(), f.cwd().clone())
     };
     let c = cred(t);
@@ -1205,7 +1203,7 @@ pub fn getcwd(t: &mut UThread, buf: UserSlice) -> SysResult {
 pub fn chdir(t: &mut UThread, pathname: UserCStr) -> SysResult {
     let p = path(t, pathname)?;
     let dir = with_ctx(t, AT_FDCWD, |ctx, dir| Ok(vfs::Path::new(ctx.chdir(dir, &p)?, ctx.walked_mount())))?;
-    let old = t.fs()?.lock().set_cwd(dir);
+    let old = t.fs()?.set_cwd(dir);
     drop(old);
     Ok(0)
 }
@@ -1223,7 +1221,7 @@ pub fn chroot(t: &mut UThread, pathname: UserCStr) -> SysResult {
     if !may {
         return Err(Errno::EPERM);
     }
-    let old = t.fs()?.lock().set_root(dir);
+    let old = t.fs()?.set_root(dir);
     drop(old);
     Ok(0)
 }
@@ -1233,7 +1231,7 @@ pub fn fchdir(t: &mut UThread, fd: Fd) -> SysResult {
     let dir = dir_path(&*file)?;
     let c = cred(t);
     dir.inode.check_access(&c, vfs::X_OK)?;
-    let old = t.fs()?.lock().set_cwd(dir);
+    let old = t.fs()?.set_cwd(dir);
     drop(old);
     Ok(0)
 }
@@ -1435,7 +1433,7 @@ pub fn truncate(t: &mut UThread, pathname: UserCStr, len: i64) -> SysResult {
 }
 
 pub fn umask(t: &mut UThread, mask: u32) -> SysResult {
-    Ok(t.fs()?.lock().set_umask(mask) as isize)
+    Ok(t.fs()?.set_umask(mask) as isize)
 }
 
 /// mount(2): tmpfs, ramfs, devtmpfs, sysfs (`crate::sysfs`) and proc;
@@ -1746,7 +1744,7 @@ fn abs_path(ctx: &Ctx, dir: &vfs::Path, p: &[u8], at: &vfs::Path) -> Result<Vec<
 /// /mnt/r`, where bwrap runs on an initramfs root) records its mounts
 /// under that bind's mount point, as Linux's mount tree has them.
 fn root_prefix(t: &UThread) -> Result<Vec<u8>> {
-    let root = t.fs()?.lock().root().clone();
+    let root = t.fs()?.root().clone();
     let ns = t.mnt_ns;
     if crate::fs::root_path_of(ns).is_some_and(|r| r.same(&root)) {
         return Ok(Vec::new());
@@ -1954,7 +1952,7 @@ pub fn pivot_root(t: &mut UThread, new_root: UserCStr, put_old: UserCStr) -> Sys
     }
     crate::fs::reap_namespaces();
     let ns = t.mnt_ns;
-    let root_path = t.fs()?.lock().root().clone();
+    let root_path = t.fs()?.root().clone();
     let root = root_path.inode.clone();
     // the root's mount: the one the root was reached through (a chroot
     // into a bind mount of / has the rootfs's root inode through the bind)

@@ -20,7 +20,7 @@ pub mod sysv;
 pub mod task;
 mod time;
 
-use crate::proc::{Hooks, Kernel, table};
+use crate::proc::{Hooks, table};
 use crate::uthread::{self, FilesCache, Flow, UThread};
 use alloc::sync::Arc;
 use alloc::vec::Vec;
@@ -29,7 +29,6 @@ use linux_abi::args::{Args, DirFd, Fd, UserCStr, UserPtr, UserSlice, access_ok};
 use linux_abi::pod::Pod;
 use linux_abi::syscall::nr;
 use linux_abi::{Errno, Result};
-use process::seams::Fs;
 use process::wait::ChildStatus;
 
 /// How many times each unsupported number (511: any above) was called.
@@ -503,9 +502,12 @@ impl UThread {
         &self.files_cache
     }
 
-    /// The thread's root, cwd and umask.
-    pub fn fs(&self) -> Result<Fs<Kernel>> {
-        self.fs_cache.upgrade().ok_or(Errno::ENOENT)
+    /// The thread's root, cwd and umask, locked (through its cache: no
+    /// reference count; `ENOENT` once the thread has none). Copy out what
+    /// is needed and let the guard go: the lock is a leaf.
+    #[inline]
+    pub fn fs(&self) -> Result<uthread::FsGuard<'_>> {
+        self.fs_cache.lock().ok_or(Errno::ENOENT)
     }
 
     /// The open file behind `fd` (`EBADF`).

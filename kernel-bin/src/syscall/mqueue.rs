@@ -418,7 +418,7 @@ pub fn mq_open(t: &mut UThread, name: UserCStr, oflag: u32, mode: u32, attr: Use
     let (ruid, rlimit) = table()
         .with_process(t.pid, |p| (p.creds().uid, p.rlimits().cur(process::rlimit::Resource::Msgqueue)))
         .ok_or(Errno::ESRCH)?;
-    let umask = t.fs()?.lock().umask();
+    let umask = t.fs()?.umask();
     let sys_resource = cred.has_cap(CAP_SYS_RESOURCE);
     let lim = super::shm::limits();
     let ns = ipc_ns_of(t.pid);

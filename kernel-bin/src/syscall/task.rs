@@ -332,8 +332,7 @@ pub fn unshare(t: &mut UThread, flags: u64) -> SysResult {
 /// CAP_SYS_CHROOT and chroot its way out.
 fn chrooted(t: &UThread) -> bool {
     use alloc::sync::Arc;
-    let Ok(fs) = t.fs() else { return true };
-    let root = fs.lock().root().clone();
+    let Ok(root) = t.fs().map(|f| f.root().clone()) else { return true };
     let Some(top) = crate::fs::root_path_of(t.mnt_ns) else { return true };
     let same_mount = match (&root.mnt, &top.mnt) {
         (Some(a), Some(b)) => Arc::ptr_eq(a, b),
@@ -567,9 +566,8 @@ pub fn setns(t: &mut UThread, fd: linux_abi::args::Fd, nstype: i32) -> SysResult
     if mnt.is_some() {
         // the namespace's root becomes the caller's root and cwd
         let root = crate::fs::root_path_of(t.mnt_ns).ok_or(Errno::EINVAL)?;
-        let fs = t.fs()?;
         let (r, c) = {
-            let mut f = fs.lock();
+            let mut f = t.fs()?;
             (f.set_root(root.clone()), f.set_cwd(root))
         };
         drop((r, c));
