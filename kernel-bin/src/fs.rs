@@ -1257,6 +1257,19 @@ pub fn root_path_of(ns: u64) -> Option<vfs::Path> {
         }
         p = vfs::Path::root_of(&m);
     }
+    // switch_root's bind of the root moved onto it: a record covering its
+    // own root directory whose parent is the mount seen so far
+    let below = p.mnt.as_ref().map_or(0, |m| m.id());
+    let t = MOUNTS.lock();
+    if let Some(m) = t.list.iter().rev().find(|m| {
+        m.ns == ns
+            && m.parent == below
+            && Arc::ptr_eq(&m.root, &p.inode)
+            && m.covered.as_ref().is_some_and(|c| Arc::ptr_eq(c, &p.inode))
+    }) {
+        p = vfs::Path::root_of(&m.mnt);
+    }
+    drop(t);
     Some(p)
 }
 

@@ -297,4 +297,28 @@ KT_CASE(pivot_root_into_a_directory_bound_on_itself) {
     KT_EQ(kt_in_child(self_bound_child), 0);
 }
 
+/* switch_root's way onto a bind of the root (the ns side-by-side script
+ * starts so: bwrap pivots, which rootfs cannot): `mount --rbind / R; cd
+ * R; mount --move R /; chroot .`. The root is then the bind, a mount with
+ * a parent and no chroot (a user namespace may be made), R empty again */
+static int switch_root_child(void) {
+    struct stat st;
+    KT_CHILD_CHECK(1, km_private_ns());
+    mkdir(R, 0755);
+    KT_CHILD_CHECK(2, mount("/", R, NULL, MS_BIND | MS_REC, NULL) == 0);
+    KT_CHILD_CHECK(3, chdir(R) == 0);
+    KT_CHILD_CHECK(4, mount(R, "/", NULL, MS_MOVE, NULL) == 0);
+    KT_CHILD_CHECK(5, chroot(".") == 0 && chdir("/") == 0);
+    KT_CHILD_CHECK(6, stat(R, &st) == 0 && S_ISDIR(st.st_mode));
+    KT_CHILD_CHECK(7, km_mounted(R) == 0);
+    KT_CHILD_CHECK(8, km_mounted("/") == 1);
+    KT_CHILD_CHECK(9, unshare(CLONE_NEWUSER) == 0);
+    return 0;
+}
+
+KT_CASE(switch_root_onto_the_root_from_a_bind_of_it) {
+    files();
+    KT_EQ(kt_in_child(switch_root_child), 0);
+}
+
 KT_MAIN()

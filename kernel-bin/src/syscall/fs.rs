@@ -1564,7 +1564,7 @@ pub fn mount(
         return crate::fs::set_propagation(ns, &target, via.as_ref(), kind, rec).map(|_| 0);
     }
     if flags & MS_MOVE != 0 {
-        return move_mount(t, ns, source.is_null() || src.is_empty(), &src, &target).map(|_| 0);
+        return move_mount(t, ns, source.is_null() || src.is_empty(), &src, &at).map(|_| 0);
     }
     if fstype.is_null() {
         return Err(Errno::EINVAL);
@@ -1784,11 +1784,17 @@ fn per_mount_bits(flags: u64) -> u32 {
 /// what is mounted there). `EINVAL` without a source, for a source that is
 /// not a mount's root, the namespace's root or a locked mount; `ENOTDIR`
 /// for a directory onto a file or back; `ELOOP` for a target inside the
-/// moved tree.
-fn move_mount(t: &UThread, ns: u64, no_source: bool, src: &[u8], target: &Arc<Inode>) -> Result<()> {
+/// moved tree. switch_root's move of a bind of the root directory onto
+/// that directory (`mount --rbind / /r; cd /r; mount --move . /; chroot
+/// .`): the target is the same inode seen through another mount, and the
+/// moved mount then covers its own root directory, a record only (as a
+/// directory bound on itself), which the namespace's root and a chroot
+/// into it see ([`crate::fs::root_path_of`]).
+fn move_mount(t: &UThread, ns: u64, no_source: bool, src: &[u8], at: &vfs::Path) -> Result<()> {
     if no_source {
         return Err(Errno::EINVAL);
     }
+    let target = &at.inode;
     let (from, via) =
         with_ctx(t, AT_FDCWD, |ctx, dir| Ok((ctx.lookup(dir, src, true)?, ctx.walked_mount())))?;
     let Some((id, Some(cov), from_target, rec_mnt)) = crate::fs::mount_record_via(ns, &from, via.as_ref())
@@ -1807,8 +1813,20 @@ fn move_mount(t: &UThread, ns: u64, no_source: bool, src: &[u8], target: &Arc<In
     let inside = from_target == b"/"
         || abs == from_target
         || (abs.starts_with(&from_target) && abs.get(from_target.len()) == Some(&b'/'));
-    if inside || Arc::ptr_eq(target, &from) {
+    // the same directory through another mount is another place
+    let onto_itself = Arc::ptr_eq(target, &from);
+    if inside || (onto_itself && at.mnt.as_ref().is_none_or(|m| Arc::ptr_eq(m, &rec_mnt))) {
         return Err(Errno::ELOOP);
+    }
+    if onto_itself {
+        let mnt = cov.unmount_in_ns(ns, &from).unwrap_or(rec_mnt);
+        if let Err(e) = crate::fs::move_mount(ns, id, target.clone(), &abs) {
+            if !Arc::ptr_eq(&cov, &from) {
+                let _ = cov.mount_in_ns(ns, &mnt, from.is_fs_root());
+            }
+            return Err(e);
+        }
+        return Ok(());
     }
     let dest = target.top_in_ns(ns);
     // a directory bound on itself hangs nowhere: the record has its mount
