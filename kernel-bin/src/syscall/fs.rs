@@ -1982,7 +1982,7 @@ pub fn pivot_root(t: &mut UThread, new_root: UserCStr, put_old: UserCStr) -> Sys
     if root_rec.as_ref().is_some_and(|r| crate::fs::is_rootfs_id(ns, r.0)) {
         return Err(Errno::EINVAL);
     }
-    let Some((root_id, Some(root_cov), root_target, _)) = root_rec else {
+    let Some((root_id, Some(root_cov), root_target, root_rec_m)) = root_rec else {
         // a chroot into a directory that is no mount's root
         return Err(Errno::EINVAL);
     };
@@ -2036,30 +2036,41 @@ pub fn pivot_root(t: &mut UThread, new_root: UserCStr, put_old: UserCStr) -> Sys
     // vfs: the record's own mount goes to the root's place
     let self_bound = Arc::ptr_eq(&new_cov, &new);
     let new_m = if self_bound { Some(new_rec_m) } else { new_cov.unmount_in_ns(ns, &new) };
-    let root_m = root_cov.unmount_in_ns(ns, &root);
+    // likewise a root bind moved onto its own directory (switch_root's)
+    let root_self = Arc::ptr_eq(&root_cov, &root);
+    let root_m = if root_self { Some(root_rec_m) } else { root_cov.unmount_in_ns(ns, &root) };
     let (Some(new_m), Some(root_m)) = (new_m, root_m) else {
         log::warn!("pid {}: pivot_root: a mount the table has is not on its directory: EINVAL", t.pid);
         return Err(Errno::EINVAL);
     };
     let restore = |e: Errno| {
         // no half-made pivot: both back where they were
-        let _ = root_cov.mount_in_ns(ns, &root_m, root.is_fs_root());
+        if !root_self {
+            let _ = root_cov.mount_in_ns(ns, &root_m, root.is_fs_root());
+        }
         if !self_bound {
             let _ = new_cov.mount_in_ns(ns, &new_m, new.is_fs_root());
         }
         e
     };
-    if let Err(e) = root_cov.mount_in_ns(ns, &new_m, new.is_fs_root()) {
+    // over a root bind on its own directory the new root is a record only
+    // (a hang there would show it again below put_old):
+    // crate::fs::root_path_of finds it
+    if !root_self && let Err(e) = root_cov.mount_in_ns(ns, &new_m, new.is_fs_root()) {
         return Err(restore(e));
     }
     let put = old.top_in_ns(ns);
     if let Err(e) = put.mount_in_ns(ns, &root_m, root.is_fs_root()) {
-        drop(root_cov.unmount_in_ns(ns, &new));
+        if !root_self {
+            drop(root_cov.unmount_in_ns(ns, &new));
+        }
         return Err(restore(e));
     }
     if let Err(e) = crate::fs::pivot(ns, root_id, new_id, put.clone(), &old_rel) {
         drop(put.unmount_in_ns(ns, &root));
-        drop(root_cov.unmount_in_ns(ns, &new));
+        if !root_self {
+            drop(root_cov.unmount_in_ns(ns, &new));
+        }
         return Err(restore(e));
     }
     chroot_fs_refs(t, &root, &vfs::Path::new(new, Some(new_m)));
