@@ -53,7 +53,6 @@ bwrap_ids() {
             [ "$(readlink /proc/self/ns/$n)" = "$o" ] && echo "$n shared" || echo "$n new"
         done
         cat /proc/self/uid_map /proc/self/gid_map /proc/self/setgroups
-        ls /proc | grep -E "^[0-9]+$" | sort -n | tr "\n" " "; echo
         ip -o link | cut -d" " -f2,3'
     echo "rc $?"
 }
@@ -73,16 +72,19 @@ bwrap_ro() {
 
 bwrap_bind() {
     mkdir -p /tmp/bwb && echo outer > /tmp/bwb/f
-    $BW --bind /tmp/bwb /data --unshare-all sh -c 'cat /data/f; echo inner > /data/g; echo "bind rc $?"'
+    # on the read-only root only existing directories take binds
+    $BW --bind /tmp/bwb /mnt --unshare-all sh -c 'cat /mnt/f; echo inner > /mnt/g; echo "bind rc $?"'
     cat /tmp/bwb/g
-    $BW --ro-bind /tmp/bwb /data --unshare-all sh -c 'echo x > /data/h; echo "ro-bind rc $?"'
-    $BW --bind-try /nonexistent /x --unshare-all true; echo "bind-try $?"
-    $BW --bind /nonexistent /x --unshare-all true; echo "bind missing $?"
-    $BW --dir /d1/d2 --file 3 /d1/f --unshare-all sh -c 'ls -d /d1/d2; cat /d1/f' 3<<<'from fd'
+    $BW --ro-bind /tmp/bwb /mnt --unshare-all sh -c 'echo x > /mnt/h; echo "ro-bind rc $?"'
+    $BW --bind /tmp/bwb /data --unshare-all true; echo "bind on a missing dir $?"
+    $BW --bind-try /nonexistent /mnt --unshare-all true; echo "bind-try $?"
+    $BW --bind /nonexistent /mnt --unshare-all true; echo "bind missing $?"
+    $BW --dir /tmp/d1/d2 --file 3 /tmp/d1/f --bind /tmp/bwb /tmp/d1/b --unshare-all sh -c 'ls -d /tmp/d1/d2; cat /tmp/d1/f /tmp/d1/b/f; awk "$MI" /proc/self/mountinfo | grep /tmp' 3<<<'from fd'
 }
 
 bwrap_symlink_chdir() {
-    $BW --symlink /usr/bin /xbin --chdir /usr/share --unshare-all sh -c 'readlink /xbin; pwd; ls /xbin/sh'
+    $BW --symlink /usr/bin /tmp/xbin --chdir /usr/share --unshare-all sh -c 'readlink /tmp/xbin; pwd; ls /tmp/xbin/sh'
+    $BW --symlink /usr/bin /xbin --unshare-all true; echo "symlink on ro $?"
     $BW --chdir /nonexistent --unshare-all true; echo "chdir missing $?"
     $BW --setenv BW_V hello --unsetenv HOME --unshare-all sh -c 'echo "$BW_V ${HOME-unset}"'
 }
@@ -97,8 +99,8 @@ bwrap_user() {
 }
 
 bwrap_session() {
-    $BW --unshare-pid --new-session sh -c 'set -- $(cat /proc/self/stat); echo "sid==pid $([ $6 = $1 ] && echo yes || echo no) pgrp==pid $([ $5 = $1 ] && echo yes || echo no)"'
-    $BW --unshare-pid sh -c 'set -- $(cat /proc/self/stat); echo "without: sid==pid $([ $6 = $1 ] && echo yes || echo no)"'
+    $BW --unshare-pid --new-session sh -c 'set -- $(cat /proc/$$/stat); echo "sid==pid $([ $6 = $1 ] && echo yes || echo no) pgrp==pid $([ $5 = $1 ] && echo yes || echo no)"'
+    $BW --unshare-pid sh -c 'set -- $(cat /proc/$$/stat); echo "without: sid==pid $([ $6 = $1 ] && echo yes || echo no)"'
     $BW --unshare-pid --as-pid-1 sh -c 'echo "as-pid-1 $$"'
 }
 
