@@ -1248,15 +1248,36 @@ pub fn root_of(ns: u64) -> Option<Arc<Inode>> {
 /// [`root_of`] with the mount it is seen through (a task's root and cwd
 /// after setns(2), init's at boot).
 pub fn root_path_of(ns: u64) -> Option<vfs::Path> {
-    let bottom = MOUNTS.lock().iter().find(|m| m.ns == ns && m.covered.is_none()).map(|m| m.mnt.clone())?;
+    let t = MOUNTS.lock();
+    let bottom = t.list.iter().find(|m| m.ns == ns && m.covered.is_none()).map(|m| m.mnt.clone())?;
     let mut p = vfs::Path::root_of(&bottom);
     // a chain of stacked mounts, bounded by the namespace's mount count
-    while let Some(m) = p.inode.mount_here(ns) {
-        if Arc::ptr_eq(m.root(), &p.inode) {
+    for _ in 0..=t.list.len() {
+        if let Some(m) = p.inode.mount_here(ns)
+            && !Arc::ptr_eq(m.root(), &p.inode)
+        {
+            p = vfs::Path::root_of(&m);
+            continue;
+        }
+        // a record only (no vfs hang) covering the directory from the
+        // mount seen so far: switch_root's bind of the root moved onto it,
+        // and a root pivoted in over that bind
+        let below = p.mnt.as_ref().map_or(0, |m| m.id());
+        let Some(m) = t.list.iter().rev().find(|m| {
+            m.ns == ns
+                && m.parent == below
+                && m.covered.as_ref().is_some_and(|c| Arc::ptr_eq(c, &p.inode))
+                && !p.mnt.as_ref().is_some_and(|pm| Arc::ptr_eq(pm, &m.mnt))
+        }) else {
+            break;
+        };
+        let on_itself = Arc::ptr_eq(&m.root, &p.inode);
+        p = vfs::Path::root_of(&m.mnt);
+        if on_itself {
             break;
         }
-        p = vfs::Path::root_of(&m);
     }
+    drop(t);
     Some(p)
 }
 

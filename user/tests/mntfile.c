@@ -297,4 +297,57 @@ KT_CASE(pivot_root_into_a_directory_bound_on_itself) {
     KT_EQ(kt_in_child(self_bound_child), 0);
 }
 
+/* switch_root's way onto a bind of the root (the ns side-by-side script
+ * starts so: bwrap pivots, which rootfs cannot): `mount --rbind / R; cd
+ * R; mount --move R /; chroot .`. The root is then the bind, a mount with
+ * a parent and no chroot (a user namespace may be made), R empty again */
+static int switch_root_child(void) {
+    struct stat st;
+    char buf[256];
+    KT_CHILD_CHECK(1, km_private_ns());
+    mkdir(R, 0755);
+    KT_CHILD_CHECK(2, mount("/", R, NULL, MS_BIND | MS_REC, NULL) == 0);
+    /* the root directory through the bind: getcwd names the bind's place
+     * (mount(8) passes realpath(".") as the source) */
+    KT_CHILD_CHECK(3, chdir(R) == 0 && getcwd(buf, sizeof buf) && strcmp(buf, R) == 0);
+    KT_CHILD_CHECK(4, mount(R, "/", NULL, MS_MOVE, NULL) == 0);
+    KT_CHILD_CHECK(5, chroot(".") == 0 && chdir("/") == 0);
+    KT_CHILD_CHECK(6, stat(R, &st) == 0 && S_ISDIR(st.st_mode));
+    KT_CHILD_CHECK(7, km_mounted(R) == 0);
+    KT_CHILD_CHECK(8, km_mounted("/") == 1);
+    KT_CHILD_CHECK(9, unshare(CLONE_NEWUSER) == 0);
+    return 0;
+}
+
+/* bwrap's first pivot from that root: a tmpfs with newroot bound on
+ * itself becomes the root, the moved bind goes on oldroot */
+static int switch_root_pivot_child(void) {
+    struct stat st;
+    char buf[256];
+    KT_CHILD_CHECK(1, km_private_ns());
+    mkdir(R, 0755);
+    mkdir(BASE, 0755);
+    KT_CHILD_CHECK(2, mount("/", R, NULL, MS_BIND | MS_REC, NULL) == 0);
+    KT_CHILD_CHECK(3, chdir(R) == 0 && mount(R, "/", NULL, MS_MOVE, NULL) == 0);
+    KT_CHILD_CHECK(4, chroot(".") == 0 && chdir("/") == 0);
+    KT_CHILD_CHECK(5, mount("tmpfs", BASE, "tmpfs", 0, NULL) == 0 && chdir(BASE) == 0);
+    KT_CHILD_CHECK(6, mkdir("newroot", 0755) == 0 && mkdir("oldroot", 0755) == 0);
+    KT_CHILD_CHECK(7, mount("newroot", "newroot", NULL, MS_BIND | MS_REC, NULL) == 0);
+    KT_CHILD_CHECK(8, syscall(SYS_pivot_root, BASE, "oldroot") == 0);
+    KT_CHILD_CHECK(9, chdir("/") == 0 && getcwd(buf, sizeof buf) && strcmp(buf, "/") == 0);
+    KT_CHILD_CHECK(10, stat("/newroot", &st) == 0 && S_ISDIR(st.st_mode));
+    KT_CHILD_CHECK(11, stat("/oldroot" SRC, &st) == 0 && S_ISREG(st.st_mode));
+    return 0;
+}
+
+KT_CASE(pivot_root_after_switch_root) {
+    files();
+    KT_EQ(kt_in_child(switch_root_pivot_child), 0);
+}
+
+KT_CASE(switch_root_onto_the_root_from_a_bind_of_it) {
+    files();
+    KT_EQ(kt_in_child(switch_root_child), 0);
+}
+
 KT_MAIN()

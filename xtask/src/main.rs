@@ -13,6 +13,7 @@
 //! cargo xtask qemu|rootfs --debian[-dev] --packages P[,P...] [--linux]   (that system plus Debian's packages P and their dependencies)
 //! cargo xtask systemd [--linux | --ours] [--smp N] [--memory 1G] [--timeout SECS] [-- words]   (Debian's systemd as PID 1 on both kernels; compares its report; not in CI)
 //! cargo xtask devsys [--linux | --ours] [--smp N] [--memory 3G] [--timeout SECS]   (the developer's script on it; compares ours with Linux; not in CI)
+//! cargo xtask ns [--linux | --ours] [--smp N] [--memory 1G] [--timeout SECS]   (bwrap, ip netns, unshare/nsenter, mount propagation on both kernels; compares them; not in CI)
 //! cargo xtask apt [--linux | --ours] [--smp N] [--memory 2G] [--timeout SECS]   (apt, curl, wget in the Debian system from a local repository on the host; compares ours with Linux; not in CI)
 //! cargo xtask test  [--release] [--host-only | --kernel-only | --only host|kernel|boot|disk|interactive|suite|net|debian]
 //! cargo xtask test  --linux          (the user suite under Debian's Linux)
@@ -48,6 +49,7 @@ mod interactive;
 mod ksyms;
 mod linux;
 mod net;
+mod nssys;
 mod profile;
 mod publish;
 mod pytest;
@@ -969,6 +971,9 @@ fn main() -> ExitCode {
     }
     if cmd == "systemd" {
         return systemd::main(rest);
+    }
+    if cmd == "ns" {
+        return nssys::main(rest);
     }
     let a = match parse_args(rest) {
         Ok(a) => a,

@@ -1756,7 +1756,23 @@ impl<'a> Ctx<'a> {
         let mut names: Vec<Vec<u8>> = Vec::new();
         let mut cur = Arc::clone(cwd);
         let mut reachable = true;
-        while !Arc::ptr_eq(&cur, &self.root) {
+        loop {
+            if Arc::ptr_eq(&cur, &self.root) {
+                // the root directory seen through another mount of it (a
+                // bind of / at /mnt/r): on from the directory it covers
+                let other = match (&mnt, &self.root_mnt) {
+                    (Some(a), Some(b)) => !Arc::ptr_eq(a, b) && Arc::ptr_eq(a.root(), &cur),
+                    _ => false,
+                };
+                match mnt.as_ref().and_then(|m| m.up()).filter(|_| other) {
+                    Some((pm, mp)) => {
+                        cur = mp;
+                        mnt = Some(pm);
+                        continue;
+                    }
+                    None => break,
+                }
+            }
             // a mount's root: the directory it covers in its parent mount
             if let Some(m) = &mnt
                 && Arc::ptr_eq(&cur, m.root())

@@ -591,6 +591,32 @@ fn per_mount_flags_follow_the_walk() {
 }
 
 #[test]
+fn getcwd_in_a_bind_of_the_root_names_its_mount_point() {
+    let (root, cred) = tree();
+    let (ctx, root_mnt) = mounted_ctx(&root, &cred);
+    ctx.mkdir(&root, b"/mnt", 0o755).unwrap();
+    ctx.mkdir(&root, b"/mnt/r", 0o755).unwrap();
+    // `mount --rbind / /mnt/r; cd /mnt/r`: the root directory through the
+    // bind is /mnt/r (realpath("."), which switch_root's `mount --move .
+    // /` passes), through the root's own mount /
+    ctx.bind_mount(&root, b"/mnt/r", root.clone()).unwrap();
+    let r_dir = ctx.lookup(&root, b"/mnt", true).unwrap().child(b"r").unwrap().unwrap();
+    let bind = r_dir.mount_here(INITIAL_MNT_NS).unwrap();
+    assert!(Arc::ptr_eq(bind.root(), &root));
+    assert_eq!(ctx.getcwd(&Path::new(root.clone(), Some(bind.clone()))).unwrap(), b"/mnt/r");
+    assert_eq!(ctx.getcwd(&Path::new(root.clone(), Some(root_mnt.clone()))).unwrap(), b"/");
+    ctx.mkdir(&root, b"/dd", 0o755).unwrap();
+    let d = ctx.lookup(&root, b"/dd", true).unwrap();
+    assert_eq!(ctx.getcwd(&Path::new(d, Some(bind.clone()))).unwrap(), b"/mnt/r/dd");
+    // from a root inside the bind (chroot /mnt/r): the bind's root is /
+    let inside = Ctx::new(root.clone(), &cred).with_root_mount(Some(bind.clone()));
+    assert_eq!(inside.getcwd(&Path::new(root.clone(), Some(bind.clone()))).unwrap(), b"/");
+    // a bind hung nowhere (a detached one) stops at the root as before
+    let loose = Mount::new(root.clone());
+    assert_eq!(ctx.getcwd(&Path::new(root.clone(), Some(loose))).unwrap(), b"/");
+}
+
+#[test]
 fn a_directory_bound_twice_takes_the_flags_of_the_path() {
     let (root, cred) = tree();
     let (ctx, _) = mounted_ctx(&root, &cred);

@@ -1562,7 +1562,7 @@ pub fn mount(
         return crate::fs::set_propagation(ns, &target, via.as_ref(), kind, rec).map(|_| 0);
     }
     if flags & MS_MOVE != 0 {
-        return move_mount(t, ns, source.is_null() || src.is_empty(), &src, &target).map(|_| 0);
+        return move_mount(t, ns, source.is_null() || src.is_empty(), &src, &at).map(|_| 0);
     }
     if fstype.is_null() {
         return Err(Errno::EINVAL);
@@ -1782,11 +1782,17 @@ fn per_mount_bits(flags: u64) -> u32 {
 /// what is mounted there). `EINVAL` without a source, for a source that is
 /// not a mount's root, the namespace's root or a locked mount; `ENOTDIR`
 /// for a directory onto a file or back; `ELOOP` for a target inside the
-/// moved tree.
-fn move_mount(t: &UThread, ns: u64, no_source: bool, src: &[u8], target: &Arc<Inode>) -> Result<()> {
+/// moved tree. switch_root's move of a bind of the root directory onto
+/// that directory (`mount --rbind / /r; cd /r; mount --move . /; chroot
+/// .`): the target is the same inode seen through another mount, and the
+/// moved mount then covers its own root directory, a record only (as a
+/// directory bound on itself), which the namespace's root and a chroot
+/// into it see ([`crate::fs::root_path_of`]).
+fn move_mount(t: &UThread, ns: u64, no_source: bool, src: &[u8], at: &vfs::Path) -> Result<()> {
     if no_source {
         return Err(Errno::EINVAL);
     }
+    let target = &at.inode;
     let (from, via) =
         with_ctx(t, AT_FDCWD, |ctx, dir| Ok((ctx.lookup(dir, src, true)?, ctx.walked_mount())))?;
     let Some((id, Some(cov), from_target, rec_mnt)) = crate::fs::mount_record_via(ns, &from, via.as_ref())
@@ -1805,8 +1811,20 @@ fn move_mount(t: &UThread, ns: u64, no_source: bool, src: &[u8], target: &Arc<In
     let inside = from_target == b"/"
         || abs == from_target
         || (abs.starts_with(&from_target) && abs.get(from_target.len()) == Some(&b'/'));
-    if inside || Arc::ptr_eq(target, &from) {
+    // the same directory through another mount is another place
+    let onto_itself = Arc::ptr_eq(target, &from);
+    if inside || (onto_itself && at.mnt.as_ref().is_none_or(|m| Arc::ptr_eq(m, &rec_mnt))) {
         return Err(Errno::ELOOP);
+    }
+    if onto_itself {
+        let mnt = cov.unmount_in_ns(ns, &from).unwrap_or(rec_mnt);
+        if let Err(e) = crate::fs::move_mount(ns, id, target.clone(), &abs) {
+            if !Arc::ptr_eq(&cov, &from) {
+                let _ = cov.mount_in_ns(ns, &mnt, from.is_fs_root());
+            }
+            return Err(e);
+        }
+        return Ok(());
     }
     let dest = target.top_in_ns(ns);
     // a directory bound on itself hangs nowhere: the record has its mount
@@ -1962,7 +1980,7 @@ pub fn pivot_root(t: &mut UThread, new_root: UserCStr, put_old: UserCStr) -> Sys
     if root_rec.as_ref().is_some_and(|r| crate::fs::is_rootfs_id(ns, r.0)) {
         return Err(Errno::EINVAL);
     }
-    let Some((root_id, Some(root_cov), root_target, _)) = root_rec else {
+    let Some((root_id, Some(root_cov), root_target, root_rec_m)) = root_rec else {
         // a chroot into a directory that is no mount's root
         return Err(Errno::EINVAL);
     };
@@ -2016,30 +2034,41 @@ pub fn pivot_root(t: &mut UThread, new_root: UserCStr, put_old: UserCStr) -> Sys
     // vfs: the record's own mount goes to the root's place
     let self_bound = Arc::ptr_eq(&new_cov, &new);
     let new_m = if self_bound { Some(new_rec_m) } else { new_cov.unmount_in_ns(ns, &new) };
-    let root_m = root_cov.unmount_in_ns(ns, &root);
+    // likewise a root bind moved onto its own directory (switch_root's)
+    let root_self = Arc::ptr_eq(&root_cov, &root);
+    let root_m = if root_self { Some(root_rec_m) } else { root_cov.unmount_in_ns(ns, &root) };
     let (Some(new_m), Some(root_m)) = (new_m, root_m) else {
         log::warn!("pid {}: pivot_root: a mount the table has is not on its directory: EINVAL", t.pid);
         return Err(Errno::EINVAL);
     };
     let restore = |e: Errno| {
         // no half-made pivot: both back where they were
-        let _ = root_cov.mount_in_ns(ns, &root_m, root.is_fs_root());
+        if !root_self {
+            let _ = root_cov.mount_in_ns(ns, &root_m, root.is_fs_root());
+        }
         if !self_bound {
             let _ = new_cov.mount_in_ns(ns, &new_m, new.is_fs_root());
         }
         e
     };
-    if let Err(e) = root_cov.mount_in_ns(ns, &new_m, new.is_fs_root()) {
+    // over a root bind on its own directory the new root is a record only
+    // (a hang there would show it again below put_old):
+    // crate::fs::root_path_of finds it
+    if !root_self && let Err(e) = root_cov.mount_in_ns(ns, &new_m, new.is_fs_root()) {
         return Err(restore(e));
     }
     let put = old.top_in_ns(ns);
     if let Err(e) = put.mount_in_ns(ns, &root_m, root.is_fs_root()) {
-        drop(root_cov.unmount_in_ns(ns, &new));
+        if !root_self {
+            drop(root_cov.unmount_in_ns(ns, &new));
+        }
         return Err(restore(e));
     }
     if let Err(e) = crate::fs::pivot(ns, root_id, new_id, put.clone(), &old_rel) {
         drop(put.unmount_in_ns(ns, &root));
-        drop(root_cov.unmount_in_ns(ns, &new));
+        if !root_self {
+            drop(root_cov.unmount_in_ns(ns, &new));
+        }
         return Err(restore(e));
     }
     chroot_fs_refs(t, &root, &vfs::Path::new(new, Some(new_m)));
