@@ -7,7 +7,7 @@
 use alloc::collections::VecDeque;
 use alloc::vec::Vec;
 
-use smoltcp::phy::{self, ChecksumCapabilities, Device, DeviceCapabilities, Medium};
+use smoltcp::phy::{self, Checksum, ChecksumCapabilities, Device, DeviceCapabilities, Medium};
 use smoltcp::time::Instant;
 
 /// The most packets waiting (Linux's netdev_max_backlog is 1000).
@@ -162,7 +162,15 @@ impl Device for Lo {
         let mut c = DeviceCapabilities::default();
         c.max_transmission_unit = LO_MTU;
         c.medium = Medium::Ip;
-        c.checksum = ChecksumCapabilities::ignored();
+        // No checksum is checked on the way in, and TCP's and UDP's are not
+        // computed (Linux's lo: CHECKSUM_PARTIAL, never finished); the IP
+        // header's and ICMP's are, as Linux computes them in software: a
+        // raw socket or a sniffer reads them.
+        let mut sums = ChecksumCapabilities::ignored();
+        sums.ipv4 = Checksum::Tx;
+        sums.icmpv4 = Checksum::Tx;
+        sums.icmpv6 = Checksum::Tx;
+        c.checksum = sums;
         c
     }
 

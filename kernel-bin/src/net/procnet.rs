@@ -186,7 +186,7 @@ pub fn inet_table(ns: &NetRef, name: &str) -> Result<Vec<u8>> {
                 out.push_str(header);
                 pad(&mut out, start, 127);
             }
-            let kind = if raw { Kind::RawIcmp } else { Kind::Udp };
+            let kind = if raw { Kind::Raw } else { Kind::Udp };
             let mut list: Vec<&Row> = rows.iter().filter(|r| want(r, kind)).collect();
             list.sort_by_key(|r| r.info.local.port());
             for r in list {
@@ -328,7 +328,7 @@ pub fn sockstat(ns: &NetRef, v6: bool) -> Result<Vec<u8>> {
             "sockets: used {used}\nTCP: inuse {tcp} orphan {orphan} tw {tw} alloc {} mem 0\nUDP: inuse {} mem 0\nUDPLITE: inuse 0\nRAW: inuse {}\nFRAG: inuse 0 memory 0\n",
             tcp + count(Family::V6, Kind::Tcp),
             count(Family::V4, Kind::Udp),
-            count(Family::V4, Kind::RawIcmp)
+            count(Family::V4, Kind::Raw)
         );
     }
     Ok(out.into_bytes())
