@@ -193,7 +193,8 @@ pub fn inet_table(ns: &NetRef, name: &str) -> Result<Vec<u8>> {
                 let start = out.len();
                 // udp: the hash bucket of the port; raw: of the protocol
                 let (bucket, local) = if raw {
-                    (1, SocketAddr::new(r.info.local.ip(), 1))
+                    // the local "port" is the protocol (inet_num)
+                    (usize::from(r.info.local.port()) & 255, r.info.local)
                 } else {
                     (usize::from(r.info.local.port()) & 127, r.info.local)
                 };
@@ -314,9 +315,10 @@ pub fn sockstat(ns: &NetRef, v6: bool) -> Result<Vec<u8>> {
     if v6 {
         let _ = write!(
             out,
-            "TCP6: inuse {}\nUDP6: inuse {}\nUDPLITE6: inuse 0\nRAW6: inuse 0\nFRAG6: inuse 0 memory 0\n",
+            "TCP6: inuse {}\nUDP6: inuse {}\nUDPLITE6: inuse 0\nRAW6: inuse {}\nFRAG6: inuse 0 memory 0\n",
             count(Family::V6, Kind::Tcp),
-            count(Family::V6, Kind::Udp)
+            count(Family::V6, Kind::Udp),
+            count(Family::V6, Kind::Raw)
         );
     } else {
         let used = super::open_sockets()?.len();
