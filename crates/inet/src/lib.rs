@@ -379,6 +379,20 @@ trait Link: Send {
     fn filter(&mut self, f: &mut dyn FnMut(&mut [u8]) -> Option<usize>) {
         let _ = f;
     }
+    /// Keeps copies of the packets sent for packet sockets (lo only).
+    fn set_capture(&mut self, on: bool) {
+        let _ = on;
+    }
+    /// Moves the copies kept to `out`.
+    fn take_captured(&mut self, out: &mut Vec<Vec<u8>>) {
+        let _ = out;
+    }
+    /// Sends a whole IP packet (a packet socket's): `None` when the link
+    /// cannot, `Some(false)` when it had no room.
+    fn inject(&mut self, p: &[u8]) -> Option<bool> {
+        let _ = p;
+        None
+    }
 }
 
 struct LoLink(lo::Lo);
@@ -406,6 +420,18 @@ impl Link for LoLink {
 
     fn filter(&mut self, f: &mut dyn FnMut(&mut [u8]) -> Option<usize>) {
         self.0.filter(f);
+    }
+
+    fn set_capture(&mut self, on: bool) {
+        self.0.set_capture(on);
+    }
+
+    fn take_captured(&mut self, out: &mut Vec<Vec<u8>>) {
+        self.0.take_captured(out);
+    }
+
+    fn inject(&mut self, p: &[u8]) -> Option<bool> {
+        Some(self.0.inject(p))
     }
 }
 
@@ -660,6 +686,8 @@ pub struct Stack {
     raw_tx: Vec<(usize, SocketHandle)>,
     /// The last IPv4 identifier given to an IP_HDRINCL packet without one.
     ident: u16,
+    /// Packet sockets listen: links keep copies of what they send.
+    capture: bool,
 }
 
 fn zeroed(n: usize) -> Result<Vec<u8>> {
@@ -828,6 +856,7 @@ impl Stack {
             onlink: Vec::new(),
             raw_tx: Vec::new(),
             ident: 0,
+            capture: false,
         };
         let addrs = [
             IpCidr::Ipv4(Ipv4Cidr::new(Ipv4Addr::LOCALHOST, 8)),

@@ -17,6 +17,7 @@
 //!   with IPV6_CHECKSUM get their checksum computed at the offset
 //!   ([`v6_checksum`]).
 
+use alloc::vec::Vec;
 use core::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
 use linux_abi::{Errno, Result};
@@ -216,6 +217,59 @@ pub fn v6_checksum(payload: &mut [u8], offset: usize, next: u8, src: &Ipv6Addr, 
 }
 
 impl Stack {
+    /// Whether links keep copies of the packets they send for packet
+    /// sockets ([`Stack::set_capture`]).
+    pub fn capturing(&self) -> bool {
+        self.capture
+    }
+
+    /// Starts or stops keeping copies of the packets sent (lo's: a NIC's
+    /// are not seen) for packet sockets (AF_PACKET).
+    pub fn set_capture(&mut self, on: bool) {
+        self.capture = on;
+        for f in self.ifaces.iter_mut() {
+            f.link.set_capture(on);
+        }
+    }
+
+    /// The copies of the packets sent since the last call, with their
+    /// interface's index (at most `max`; the rest wait).
+    pub fn take_captured(&mut self, max: usize) -> Vec<(u32, Vec<u8>)> {
+        let mut out = Vec::new();
+        if !self.capture {
+            return out;
+        }
+        let mut one = Vec::new();
+        if one.try_reserve(max).is_err() {
+            return out;
+        }
+        for f in self.ifaces.iter_mut() {
+            one.clear();
+            f.link.take_captured(&mut one);
+            if out.try_reserve(one.len()).is_err() {
+                break;
+            }
+            out.extend(one.drain(..).map(|p| (f.index, p)));
+        }
+        out
+    }
+
+    /// Sends a whole IP packet out of interface `ifindex` (a packet
+    /// socket's send): `ENXIO` for no such interface, `ENETDOWN` when it
+    /// is down, `EOPNOTSUPP` for a NIC (only lo takes them), `ENOBUFS`
+    /// when lo's queue is full.
+    pub fn send_packet(&mut self, ifindex: u32, p: &[u8]) -> Result<()> {
+        let f = self.ifaces.iter_mut().find(|f| f.index == ifindex).ok_or(Errno::ENXIO)?;
+        if f.flags & crate::iff::UP == 0 {
+            return Err(Errno::ENETDOWN);
+        }
+        match f.link.inject(p) {
+            Some(true) => Ok(()),
+            Some(false) => Err(Errno::ENOBUFS),
+            None => Err(Errno::EOPNOTSUPP),
+        }
+    }
+
     /// The receive filter of raw socket `s`.
     pub(crate) fn raw_filter(s: &Sock) -> Filter {
         let ip = |a: core::net::SocketAddr| match to_ip(a.ip()) {
