@@ -9,7 +9,9 @@
 #include "kt_inet.h"
 
 #include <netinet/icmp6.h>
+#include <netinet/if_ether.h>
 #include <netinet/ip_icmp.h>
+#include <netpacket/packet.h>
 #include <sys/syscall.h>
 
 #ifndef ICMP_FILTER
@@ -257,6 +259,7 @@ static int no_net_raw(void) {
     KT_CHILD_CHECK(5, socket(AF_INET, SOCK_RAW, IPPROTO_RAW) == -1 && errno == EPERM);
     /* the protocol is looked at first */
     KT_CHILD_CHECK(6, socket(AF_INET, SOCK_RAW, 0) == -1 && errno == EPROTONOSUPPORT);
+    KT_CHILD_CHECK(9, socket(AF_PACKET, SOCK_RAW, htons(ETH_P_ALL)) == -1 && errno == EPERM);
     /* and back */
     c[0] |= 1u << 13;
     KT_CHILD_CHECK(7, syscall(SYS_capset, &h, c) == 0);
@@ -344,6 +347,101 @@ KT_CASE(proc_net_raw_lines) {
             "a line for the ICMPv6 socket");
     close(r6);
     close(r);
+}
+
+/* Reads frames from packet socket p until the UDP datagram to `port`
+ * carrying `mark` (at most 64 frames); returns its pkttype, -1 when none
+ * came. `raw`: frames carry lo's Ethernet header. */
+static int next_marked(int p, int raw, int port, const char *mark, int lo) {
+    for (int i = 0; i < 64; i++) {
+        if (!readable(p)) return -1;
+        uint8_t f[256];
+        struct sockaddr_ll from;
+        socklen_t fl = sizeof from;
+        memset(&from, 0xaa, sizeof from);
+        ssize_t n = recvfrom(p, f, sizeof f, MSG_DONTWAIT, (struct sockaddr *)&from, &fl);
+        if (n < 0) return -2;
+        int off = raw ? 14 : 0;
+        if (n < off + 28 + (ssize_t)strlen(mark)) continue;
+        if (raw && (memcmp(f, "\0\0\0\0\0\0\0\0\0\0\0\0\x08\x00", 14) != 0)) return -3;
+        if (f[off] != 0x45 || f[off + 9] != IPPROTO_UDP) continue;
+        if ((f[off + 22] << 8 | f[off + 23]) != port) continue;
+        if (memcmp(f + off + 28, mark, strlen(mark)) != 0) continue;
+        if (fl != sizeof from || from.sll_family != AF_PACKET || from.sll_protocol != htons(ETH_P_IP) ||
+            from.sll_ifindex != lo || from.sll_hatype != 772 /* ARPHRD_LOOPBACK */ || from.sll_halen != 6 ||
+            memcmp(from.sll_addr, "\0\0\0\0\0\0", 6) != 0)
+            return -4;
+        return from.sll_pkttype;
+    }
+    return -5;
+}
+
+KT_CASE(packet_socket_on_lo) {
+    int lo = (int)if_nametoindex("lo");
+    KT_TRUE(lo > 0, "lo's index");
+    int p = KT_SYS_OK(socket(AF_PACKET, SOCK_RAW, htons(ETH_P_ALL)));
+    struct sockaddr_ll sll;
+    memset(&sll, 0, sizeof sll);
+    sll.sll_family = AF_PACKET;
+    sll.sll_protocol = htons(ETH_P_ALL);
+    sll.sll_ifindex = lo;
+    KT_SYS_OK(bind(p, (struct sockaddr *)&sll, sizeof sll));
+    struct packet_mreq mr;
+    memset(&mr, 0, sizeof mr);
+    mr.mr_ifindex = lo;
+    mr.mr_type = PACKET_MR_PROMISC;
+    KT_SYS_OK(setsockopt(p, SOL_PACKET, PACKET_ADD_MEMBERSHIP, &mr, sizeof mr));
+    struct sockaddr_ll me;
+    socklen_t ml = sizeof me;
+    KT_SYS_OK(getsockname(p, (struct sockaddr *)&me, &ml));
+    KT_EQ(ml, 18);
+    KT_EQ(me.sll_family, AF_PACKET);
+    KT_EQ(me.sll_protocol, htons(ETH_P_ALL));
+    KT_EQ(me.sll_ifindex, lo);
+    KT_EQ(me.sll_hatype, 772);
+    KT_EQ(me.sll_halen, 6);
+    /* a SOCK_DGRAM socket of IPv4 only: no header, no outgoing copies */
+    int d = KT_SYS_OK(socket(AF_PACKET, SOCK_DGRAM, htons(ETH_P_IP)));
+    int u = KT_SYS_OK(socket(AF_INET, SOCK_DGRAM, 0));
+    struct sockaddr_in ua = kt_sin(KT_LOOP4, 0);
+    KT_SYS_OK(bind(u, (struct sockaddr *)&ua, sizeof ua));
+    int port = kt_port_of(u);
+    int s = KT_SYS_OK(socket(AF_INET, SOCK_DGRAM, 0));
+    struct sockaddr_in to = kt_sin(KT_LOOP4, (uint16_t)port);
+    KT_SYS_RET(sendto(s, "pkt-mark-41", 11, 0, (struct sockaddr *)&to, sizeof to), 11);
+    /* lo shows it going out, then coming in */
+    KT_EQ(next_marked(p, 1, port, "pkt-mark-41", lo), PACKET_OUTGOING);
+    KT_EQ(next_marked(p, 1, port, "pkt-mark-41", lo), PACKET_HOST);
+    KT_EQ(next_marked(d, 0, port, "pkt-mark-41", lo), PACKET_HOST);
+    char b[16];
+    KT_SYS_RET(recv(u, b, sizeof b, 0), 11);
+
+    /* a send: an IPv4 UDP packet behind the kernel's header (SOCK_DGRAM) */
+    uint8_t pk[64];
+    int n = udp_packet(pk, 4444, (uint16_t)port, "via-packet");
+    memcpy(pk + 12, "\x7f\0\0\x01", 4);
+    pk[2] = (uint8_t)(n >> 8);
+    pk[3] = (uint8_t)n;
+    uint16_t c = csum(pk, 20, 0);
+    pk[10] = (uint8_t)(c >> 8);
+    pk[11] = (uint8_t)c;
+    struct sockaddr_ll dst;
+    memset(&dst, 0, sizeof dst);
+    dst.sll_family = AF_PACKET;
+    dst.sll_protocol = htons(ETH_P_IP);
+    dst.sll_ifindex = lo;
+    dst.sll_halen = 6;
+    KT_SYS_RET(sendto(d, pk, (size_t)n, 0, (struct sockaddr *)&dst, sizeof dst), n);
+    struct sockaddr_in from;
+    socklen_t fl = sizeof from;
+    KT_TRUE(readable(u), "datagram sent through the packet socket");
+    KT_SYS_RET(recvfrom(u, b, sizeof b, MSG_DONTWAIT, (struct sockaddr *)&from, &fl), 10);
+    KT_TRUE(memcmp(b, "via-packet", 10) == 0, "data");
+    KT_EQ(ntohs(from.sin_port), 4444);
+    close(s);
+    close(u);
+    close(d);
+    close(p);
 }
 
 KT_MAIN()
