@@ -432,12 +432,12 @@ KT_CASE(packet_socket_on_lo) {
     dst.sll_ifindex = lo;
     dst.sll_halen = 6;
     KT_SYS_RET(sendto(d, pk, (size_t)n, 0, (struct sockaddr *)&dst, sizeof dst), n);
-    struct sockaddr_in from;
-    socklen_t fl = sizeof from;
-    KT_TRUE(readable(u), "datagram sent through the packet socket");
-    KT_SYS_RET(recvfrom(u, b, sizeof b, MSG_DONTWAIT, (struct sockaddr *)&from, &fl), 10);
-    KT_TRUE(memcmp(b, "via-packet", 10) == 0, "data");
-    KT_EQ(ntohs(from.sin_port), 4444);
+    /* the tap sees it go out and come in; the stack drops it (a packet
+     * from 127.0.0.1 arriving without a route is a martian) */
+    KT_EQ(next_marked(p, 1, port, "via-packet", lo), PACKET_OUTGOING);
+    KT_EQ(next_marked(p, 1, port, "via-packet", lo), PACKET_HOST);
+    kt_msleep(20);
+    KT_SYS_ERR(recv(u, b, sizeof b, MSG_DONTWAIT), EAGAIN);
     close(s);
     close(u);
     close(d);

@@ -83,8 +83,15 @@ impl Lo {
     }
 
     /// Queues a whole IP packet as if it had been sent (a packet socket's
-    /// send): `false` when there is no room or memory.
+    /// send): `false` when there is no room or memory. An IPv4 packet
+    /// from or to 127/8 is only shown to packet sockets: with no route
+    /// attached (Linux's lo hands the route of a packet it sent along),
+    /// Linux's ip_route_input takes it for a martian and drops it.
     pub fn inject(&mut self, p: &[u8]) -> bool {
+        if p.len() >= 20 && p[0] >> 4 == 4 && (p[12] == 127 || p[16] == 127) {
+            capture(&mut self.captured, p);
+            return true;
+        }
         let mut v = Vec::new();
         if self.queue.len() >= LO_QUEUE_MAX || self.queue.try_reserve(1).is_err() || v.try_reserve_exact(p.len()).is_err()
         {
