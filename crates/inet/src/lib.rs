@@ -1212,7 +1212,11 @@ impl Stack {
                 // inet_create: protocol 0 matches no SOCK_RAW entry, then
                 // the capability
                 if !(1..=255).contains(&protocol) {
-                    return Err(if (0..263).contains(&protocol) { Errno::EPROTONOSUPPORT } else { Errno::EINVAL });
+                    return Err(if (0..263).contains(&protocol) {
+                        Errno::EPROTONOSUPPORT
+                    } else {
+                        Errno::EINVAL
+                    });
                 }
                 if !privileged {
                     return Err(Errno::EPERM);
@@ -1267,7 +1271,8 @@ impl Stack {
                 hdrincl: kind == Kind::Raw && protocol == rawip::IPPROTO_RAW,
                 icmp_filter: 0,
                 icmp6_filter: [0; 8],
-                v6_checksum: if kind == Kind::Raw && family == Family::V6 && protocol == rawip::IPPROTO_ICMPV6 {
+                v6_checksum: if kind == Kind::Raw && family == Family::V6 && protocol == rawip::IPPROTO_ICMPV6
+                {
                     2
                 } else {
                     -1
@@ -2436,9 +2441,10 @@ impl Stack {
                     Kind::Raw => {
                         let sk = set.get_mut::<raw::Socket>(h);
                         let Ok(data) = sk.peek() else { break };
-                        let Some((from, _, hl)) = raw_filter.as_ref().and_then(|f| {
-                            if f.passes(data) { rawip::addrs(data) } else { None }
-                        }) else {
+                        let Some((from, _, hl)) = raw_filter
+                            .as_ref()
+                            .and_then(|f| if f.passes(data) { rawip::addrs(data) } else { None })
+                        else {
                             let _ = sk.recv();
                             continue;
                         };

@@ -93,7 +93,9 @@ impl Lo {
             return true;
         }
         let mut v = Vec::new();
-        if self.queue.len() >= LO_QUEUE_MAX || self.queue.try_reserve(1).is_err() || v.try_reserve_exact(p.len()).is_err()
+        if self.queue.len() >= LO_QUEUE_MAX
+            || self.queue.try_reserve(1).is_err()
+            || v.try_reserve_exact(p.len()).is_err()
         {
             self.dropped += 1;
             return false;

@@ -575,7 +575,9 @@ impl Stack {
             (SOL_RAW | SOL_IPV6, IPV6_CHECKSUM) if s.kind == Kind::Raw && s.family == Family::V6 => {
                 OptVal::int(o.v6_checksum)
             }
-            (SOL_RAW | SOL_IPV6, IPV6_HDRINCL) if s.kind == Kind::Raw && s.family == Family::V6 => b(o.hdrincl),
+            (SOL_RAW | SOL_IPV6, IPV6_HDRINCL) if s.kind == Kind::Raw && s.family == Family::V6 => {
+                b(o.hdrincl)
+            }
             (SOL_IP, IP_HDRINCL) if s.family == Family::V4 => b(o.hdrincl),
             (SOL_IP, IP_TTL) => OptVal::int(if o.ttl > 0 { o.ttl } else { 64 }),
             (SOL_IP, IP_TOS) => OptVal::int(i32::from(o.tos)),

@@ -84,9 +84,7 @@ impl Filter {
             (false, IPPROTO_ICMP, Some(t)) => t >= 32 || self.icmp & (1 << t) == 0,
             // a header too short for a type: Linux's icmp_filter passes it
             (false, IPPROTO_ICMP, None) => true,
-            (true, IPPROTO_ICMPV6, Some(t)) => {
-                self.icmp6[usize::from(t >> 5)] & (1 << (t & 31)) == 0
-            }
+            (true, IPPROTO_ICMPV6, Some(t)) => self.icmp6[usize::from(t >> 5)] & (1 << (t & 31)) == 0,
             _ => true,
         }
     }
@@ -168,7 +166,15 @@ pub fn hdrincl_v4(p: &mut [u8], src: Ipv4Addr, ident: u16) -> Result<()> {
 
 /// Writes an IPv6 header (40 bytes) into `out` for a payload of
 /// `payload` bytes.
-pub fn v6_header(out: &mut [u8], payload: usize, next: u8, tclass: u8, hops: u8, src: Ipv6Addr, dst: Ipv6Addr) {
+pub fn v6_header(
+    out: &mut [u8],
+    payload: usize,
+    next: u8,
+    tclass: u8,
+    hops: u8,
+    src: Ipv6Addr,
+    dst: Ipv6Addr,
+) {
     out[0] = 0x60 | (tclass >> 4);
     out[1] = tclass << 4;
     out[2] = 0;
@@ -184,7 +190,13 @@ pub fn v6_header(out: &mut [u8], payload: usize, next: u8, tclass: u8, hops: u8,
 /// from `src` to `dst` with next header `next` (RFC 8200's pseudo-header;
 /// the field counts as zero, as `rawv6_push_pending_frames`). `EINVAL`
 /// when the field does not fit in the payload.
-pub fn v6_checksum(payload: &mut [u8], offset: usize, next: u8, src: &Ipv6Addr, dst: &Ipv6Addr) -> Result<()> {
+pub fn v6_checksum(
+    payload: &mut [u8],
+    offset: usize,
+    next: u8,
+    src: &Ipv6Addr,
+    dst: &Ipv6Addr,
+) -> Result<()> {
     if offset + 1 >= payload.len() {
         return Err(Errno::EINVAL);
     }

@@ -141,7 +141,13 @@ pub fn create<E: NetEnv>(
 }
 
 /// A `sockaddr_ll`.
-pub fn sockaddr_ll(proto: u16, ifindex: i32, hatype: u16, pkttype: u8, addr: Option<[u8; 6]>) -> [u8; SOCKADDR_LL_LEN] {
+pub fn sockaddr_ll(
+    proto: u16,
+    ifindex: i32,
+    hatype: u16,
+    pkttype: u8,
+    addr: Option<[u8; 6]>,
+) -> [u8; SOCKADDR_LL_LEN] {
     let mut b = [0u8; SOCKADDR_LL_LEN];
     b[..2].copy_from_slice(&AF_PACKET.to_le_bytes());
     b[2..4].copy_from_slice(&proto.to_be_bytes());
@@ -392,5 +398,76 @@ impl<E: NetEnv> Socket<E> for PacketSocket<E> {
 
     fn as_any(&self) -> &dyn core::any::Any {
         self
+    }
+}
+
+#[cfg(all(test, feature = "testing"))]
+mod tests {
+    use super::*;
+    use crate::testing::{FakeEnv, FakeResolver};
+
+    struct Lo(Mutex<Vec<Vec<u8>>>);
+
+    impl PacketHost for Lo {
+        fn link(&self, ifindex: i32) -> Option<Link> {
+            (ifindex == 1).then_some(Link { hatype: ARPHRD_LOOPBACK, addr: [0; 6] })
+        }
+        fn send(&self, _ifindex: i32, frame: &[u8]) -> Result<()> {
+            self.0.lock().push(frame.to_vec());
+            Ok(())
+        }
+    }
+
+    fn frame(pkttype: u8) -> Vec<u8> {
+        let mut f = alloc::vec![0u8; 14];
+        f[12..14].copy_from_slice(&ETH_P_IP.to_be_bytes());
+        f.extend_from_slice(&[0x45, 0, 0, 20]);
+        f.push(pkttype);
+        f
+    }
+
+    #[test]
+    fn taps_by_protocol_and_direction() {
+        let host = Arc::new(Lo(Mutex::new(Vec::new())));
+        let all = create::<FakeEnv>(SOCK_RAW, i32::from(ETH_P_ALL.to_be()), Default::default(), host.clone())
+            .unwrap();
+        let ip = create::<FakeEnv>(SOCK_DGRAM, i32::from(ETH_P_IP.to_be()), Default::default(), host.clone())
+            .unwrap();
+        let none = create::<FakeEnv>(SOCK_RAW, 0, Default::default(), host.clone()).unwrap();
+        let out = frame(PACKET_OUTGOING);
+        let inn = frame(PACKET_HOST);
+        for (b, t) in [(&out, PACKET_OUTGOING), (&inn, PACKET_HOST)] {
+            let f = Frame { ifindex: 1, hatype: ARPHRD_LOOPBACK, pkttype: t, bytes: b };
+            all.deliver(&f);
+            ip.deliver(&f);
+            none.deliver(&f);
+        }
+        let mut cx = FakeResolver::default();
+        let mut b = [0u8; 64];
+        // ETH_P_ALL: both, with the header
+        let r = all.recvmsg(&mut cx, &mut b, 0).unwrap();
+        assert_eq!(r.len, 19);
+        let a = r.addr.unwrap();
+        assert_eq!(a.len(), SOCKADDR_LL_LEN);
+        assert_eq!(a.as_bytes()[10], PACKET_OUTGOING);
+        assert_eq!(a.as_bytes()[8..10], ARPHRD_LOOPBACK.to_le_bytes());
+        assert_eq!(all.recvmsg(&mut cx, &mut b, 0).unwrap().addr.unwrap().as_bytes()[10], PACKET_HOST);
+        // ETH_P_IP, SOCK_DGRAM: the incoming one, without the header
+        let r = ip.recvmsg(&mut cx, &mut b, 0).unwrap();
+        assert_eq!((r.len, b[0]), (5, 0x45));
+        assert_eq!(ip.recvmsg(&mut cx, &mut b, 0).err(), Some(Errno::EAGAIN));
+        // protocol 0: nothing until bound with one
+        assert_eq!(none.recvmsg(&mut cx, &mut b, 0).err(), Some(Errno::EAGAIN));
+        let mut ll = sockaddr_ll(ETH_P_IP, 2, 0, 0, None);
+        assert_eq!(none.bind(&mut cx, &ll), Err(Errno::ENODEV));
+        ll[4..8].copy_from_slice(&1i32.to_le_bytes());
+        assert_eq!(none.bind(&mut cx, &ll), Ok(()));
+        assert_eq!(none.getsockname().unwrap().len(), 18);
+        // a SOCK_DGRAM send gets lo's header
+        let mut m = SendMsg::new(&[0x45, 0, 0, 20]);
+        m.addr = Some(&ll);
+        assert_eq!(ip.sendmsg(&mut cx, &mut m), Ok(4));
+        let sent = host.0.lock().pop().unwrap();
+        assert_eq!(&sent[..14], &frame(0)[..14]);
     }
 }
