@@ -401,7 +401,7 @@ impl<E: NetEnv> Socket<E> for PacketSocket<E> {
     }
 }
 
-#[cfg(all(test, feature = "testing"))]
+#[cfg(test)]
 mod tests {
     use super::*;
     use crate::testing::{FakeEnv, FakeResolver};
