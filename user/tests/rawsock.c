@@ -336,6 +336,37 @@ KT_CASE(ipv6_checksum_offset) {
     close(u);
 }
 
+KT_CASE(recv_ttl_and_recverr) {
+    int r = KT_SYS_OK(socket(AF_INET, SOCK_RAW, IPPROTO_ICMP));
+    KT_EQ(kt_getint(r, IPPROTO_IP, IP_RECVERR), 0);
+    KT_SYS_OK(kt_setint(r, IPPROTO_IP, IP_RECVERR, 1));
+    KT_EQ(kt_getint(r, IPPROTO_IP, IP_RECVERR), 1);
+    KT_SYS_OK(kt_setint(r, IPPROTO_IP, IP_RECVTTL, 1));
+    uint8_t req[16];
+    echo_req(req, 0x4444, 4);
+    struct sockaddr_in to = kt_sin(KT_LOOP4, 0);
+    KT_SYS_RET(sendto(r, req, 16, 0, (struct sockaddr *)&to, sizeof to), 16);
+    uint8_t in[128];
+    char ctl[64];
+    struct iovec io = {in, sizeof in};
+    struct msghdr m = {.msg_iov = &io, .msg_iovlen = 1, .msg_control = ctl, .msg_controllen = sizeof ctl};
+    KT_TRUE(readable(r), "request");
+    KT_SYS_RET(recvmsg(r, &m, MSG_DONTWAIT), 36);
+    struct cmsghdr *c = CMSG_FIRSTHDR(&m);
+    KT_TRUE(c != NULL, "a control message");
+    KT_EQ(c->cmsg_level, IPPROTO_IP);
+    KT_EQ(c->cmsg_type, IP_TTL);
+    int ttl;
+    memcpy(&ttl, CMSG_DATA(c), sizeof ttl);
+    KT_EQ(ttl, in[8]);
+    KT_EQ(ttl, 64);
+    int r6 = KT_SYS_OK(socket(AF_INET6, SOCK_RAW, IPPROTO_ICMPV6));
+    KT_SYS_OK(kt_setint(r6, IPPROTO_IPV6, IPV6_RECVERR, 1));
+    KT_EQ(kt_getint(r6, IPPROTO_IPV6, IPV6_RECVERR), 1);
+    close(r6);
+    close(r);
+}
+
 KT_CASE(proc_net_raw_lines) {
     int r = KT_SYS_OK(socket(AF_INET, SOCK_RAW, IPPROTO_UDP));
     int r6 = KT_SYS_OK(socket(AF_INET6, SOCK_RAW, IPPROTO_ICMPV6));

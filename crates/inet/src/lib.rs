@@ -252,6 +252,9 @@ pub struct Opts {
     pub icmp6_filter: [u32; 8],
     /// IPV6_CHECKSUM's offset (-1: off; ICMPv6 sockets always 2).
     pub v6_checksum: i32,
+    /// IP_RECVERR / IPV6_RECVERR, kept and reported only: no ICMP error
+    /// reaches a socket's error queue here (it stays empty).
+    pub recverr: bool,
 }
 
 /// TCP options a socket keeps for getsockopt without acting on them:
@@ -1277,6 +1280,7 @@ impl Stack {
                 } else {
                     -1
                 },
+                recverr: false,
             },
             st: St::Idle,
             err: None,
@@ -2441,7 +2445,7 @@ impl Stack {
                     Kind::Raw => {
                         let sk = set.get_mut::<raw::Socket>(h);
                         let Ok(data) = sk.peek() else { break };
-                        let Some((from, _, hl)) = raw_filter
+                        let Some((from, to, hl)) = raw_filter
                             .as_ref()
                             .and_then(|f| if f.passes(data) { rawip::addrs(data) } else { None })
                         else {
@@ -2461,6 +2465,20 @@ impl Stack {
                             rawip::fill_v4_checksum(&mut hdr[..hl]);
                             let m = n.min(hl);
                             buf[..m].copy_from_slice(&hdr[..m]);
+                        }
+                        if want != 0 {
+                            // raw_recvmsg's ip_cmsg_recv, rawv6's
+                            // ip6_datagram_recv_ctl: from the header
+                            let (ttl, tos) = match fam {
+                                Family::V4 => (data[8], data[1]),
+                                Family::V6 => (data[7], (data[0] << 4) | (data[1] >> 4)),
+                            };
+                            let dst = match to {
+                                IpAddr::V4(a) => IpAddress::Ipv4(a),
+                                IpAddr::V6(a) => IpAddress::Ipv6(a),
+                            };
+                            let rx = cmsg::Rx { dst, dst_port: 0, ifindex, ttl, tos };
+                            cmsg::recv(fam, want, &rx, ctl)?;
                         }
                         if !peek {
                             let _ = sk.recv();

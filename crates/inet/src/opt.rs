@@ -22,6 +22,10 @@ pub const SOL_UDP: i32 = 17;
 pub const SOL_IPV6: i32 = 41;
 /// IPPROTO_UDPLITE.
 pub const SOL_UDPLITE: i32 = 136;
+/// IP_RECVERR (kept only: the error queue stays empty).
+pub const IP_RECVERR: i32 = 11;
+/// IPV6_RECVERR (kept only).
+pub const IPV6_RECVERR: i32 = 25;
 /// IPPROTO_ICMPV6 (ICMP6_FILTER's level).
 pub const SOL_ICMPV6: i32 = 58;
 
@@ -423,6 +427,8 @@ impl Stack {
             }
             (SOL_RAW, _) if kind == Kind::Raw && family == Family::V6 => return Err(Errno::ENOPROTOOPT),
             (SOL_IPV6, IPV6_HDRINCL) if family == Family::V6 => return Err(Errno::EINVAL),
+            (SOL_IP, IP_RECVERR) if family == Family::V4 => o.recverr = ip_int_of(val) != 0,
+            (SOL_IPV6, IPV6_RECVERR) if family == Family::V6 => o.recverr = int_of(val)? != 0,
             (SOL_IP, IP_HDRINCL) if family == Family::V4 => {
                 if kind != Kind::Raw {
                     return Err(Errno::ENOPROTOOPT);
@@ -579,6 +585,8 @@ impl Stack {
                 b(o.hdrincl)
             }
             (SOL_IP, IP_HDRINCL) if s.family == Family::V4 => b(o.hdrincl),
+            (SOL_IP, IP_RECVERR) if s.family == Family::V4 => b(o.recverr),
+            (SOL_IPV6, IPV6_RECVERR) if s.family == Family::V6 => b(o.recverr),
             (SOL_IP, IP_TTL) => OptVal::int(if o.ttl > 0 { o.ttl } else { 64 }),
             (SOL_IP, IP_TOS) => OptVal::int(i32::from(o.tos)),
             (SOL_IP, n) if let Some(bit) = recv_bit(&IP_RECV, n) => b(o.recv & bit != 0),
