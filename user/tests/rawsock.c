@@ -367,6 +367,36 @@ KT_CASE(recv_ttl_and_recverr) {
     close(r);
 }
 
+/* A ping socket (Debian's ping takes one when it may) gives IP_TTL too. */
+KT_CASE(ping_socket_recvttl) {
+    int f = open("/proc/sys/net/ipv4/ping_group_range", O_WRONLY);
+    if (f >= 0) {
+        KT_SYS_RET(write(f, "0 0\n", 4), 4);
+        close(f);
+    }
+    int s = KT_SYS_OK(socket(AF_INET, SOCK_DGRAM, IPPROTO_ICMP));
+    KT_SYS_OK(kt_setint(s, IPPROTO_IP, IP_RECVTTL, 1));
+    uint8_t req[16];
+    echo_req(req, 0, 5);
+    struct sockaddr_in to = kt_sin(KT_LOOP4, 0);
+    KT_SYS_RET(sendto(s, req, 16, 0, (struct sockaddr *)&to, sizeof to), 16);
+    uint8_t in[64];
+    char ctl[64];
+    struct iovec io = {in, sizeof in};
+    struct msghdr m = {.msg_iov = &io, .msg_iovlen = 1, .msg_control = ctl, .msg_controllen = sizeof ctl};
+    KT_TRUE(readable(s), "reply");
+    KT_SYS_RET(recvmsg(s, &m, MSG_DONTWAIT), 16);
+    KT_EQ(in[0], ICMP_ECHOREPLY);
+    struct cmsghdr *c = CMSG_FIRSTHDR(&m);
+    KT_TRUE(c != NULL, "a control message");
+    KT_EQ(c->cmsg_level, IPPROTO_IP);
+    KT_EQ(c->cmsg_type, IP_TTL);
+    int ttl;
+    memcpy(&ttl, CMSG_DATA(c), sizeof ttl);
+    KT_EQ(ttl, 64);
+    close(s);
+}
+
 KT_CASE(proc_net_raw_lines) {
     int r = KT_SYS_OK(socket(AF_INET, SOCK_RAW, IPPROTO_UDP));
     int r6 = KT_SYS_OK(socket(AF_INET6, SOCK_RAW, IPPROTO_ICMPV6));

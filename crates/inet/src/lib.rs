@@ -2440,6 +2440,14 @@ impl Stack {
                         let full = data.len();
                         let n = full.min(buf.len());
                         buf[..n].copy_from_slice(&data[..n]);
+                        if want != 0 {
+                            // smoltcp keeps no header of an echo reply:
+                            // Linux's defaults (TTL 64, TOS 0), its source
+                            // as the destination (right on lo, where
+                            // replies come from the address pinged)
+                            let rx = cmsg::Rx { dst: from, dst_port: 0, ifindex, ttl: 64, tos: 0 };
+                            cmsg::recv(fam, want, &rx, ctl)?;
+                        }
                         return Ok((n, full, user_addr(fam, from, 0)));
                     }
                     Kind::Raw => {
