@@ -69,6 +69,7 @@ pub mod opt;
 pub mod route;
 pub use route::{RouteInfo, RouteSel, Upsert};
 pub mod ports;
+pub mod rawip;
 
 /// The smoltcp this crate is built on (for devices and addresses).
 pub use smoltcp;
@@ -162,8 +163,9 @@ pub enum Kind {
     Udp,
     /// SOCK_DGRAM, IPPROTO_ICMP: a ping socket.
     Ping,
-    /// SOCK_RAW, IPPROTO_ICMP (root only).
-    RawIcmp,
+    /// SOCK_RAW of any IP protocol (CAP_NET_RAW): the protocol is the
+    /// socket's `protocol` (IPPROTO_RAW: send only, IP_HDRINCL implied).
+    Raw,
 }
 
 /// A user socket in a [`Stack`].
@@ -241,6 +243,18 @@ pub struct Opts {
     /// TCP_NOTSENT_LOWAT (0: the default, net.ipv4.tcp_notsent_lowat =
     /// `u32::MAX`, no limit).
     pub notsent_lowat: u32,
+    /// IP_HDRINCL / IPV6_HDRINCL (a raw socket sends whole IP packets;
+    /// IPPROTO_RAW's are set from the start).
+    pub hdrincl: bool,
+    /// ICMP_FILTER's mask (raw ICMP sockets).
+    pub icmp_filter: u32,
+    /// ICMP6_FILTER's bits (raw ICMPv6 sockets).
+    pub icmp6_filter: [u32; 8],
+    /// IPV6_CHECKSUM's offset (-1: off; ICMPv6 sockets always 2).
+    pub v6_checksum: i32,
+    /// IP_RECVERR / IPV6_RECVERR, kept and reported only: no ICMP error
+    /// reaches a socket's error queue here (it stays empty).
+    pub recverr: bool,
 }
 
 /// TCP options a socket keeps for getsockopt without acting on them:
@@ -368,6 +382,20 @@ trait Link: Send {
     fn filter(&mut self, f: &mut dyn FnMut(&mut [u8]) -> Option<usize>) {
         let _ = f;
     }
+    /// Keeps copies of the packets sent for packet sockets (lo only).
+    fn set_capture(&mut self, on: bool) {
+        let _ = on;
+    }
+    /// Moves the copies kept to `out`.
+    fn take_captured(&mut self, out: &mut Vec<Vec<u8>>) {
+        let _ = out;
+    }
+    /// Sends a whole IP packet (a packet socket's): `None` when the link
+    /// cannot, `Some(false)` when it had no room.
+    fn inject(&mut self, p: &[u8]) -> Option<bool> {
+        let _ = p;
+        None
+    }
 }
 
 struct LoLink(lo::Lo);
@@ -395,6 +423,18 @@ impl Link for LoLink {
 
     fn filter(&mut self, f: &mut dyn FnMut(&mut [u8]) -> Option<usize>) {
         self.0.filter(f);
+    }
+
+    fn set_capture(&mut self, on: bool) {
+        self.0.set_capture(on);
+    }
+
+    fn take_captured(&mut self, out: &mut Vec<Vec<u8>>) {
+        self.0.take_captured(out);
+    }
+
+    fn inject(&mut self, p: &[u8]) -> Option<bool> {
+        Some(self.0.inject(p))
     }
 }
 
@@ -643,6 +683,14 @@ pub struct Stack {
     /// [`route::MAX_ONLINK`]): smoltcp resolves only its subnets' and
     /// gateways' neighbours, so each gets a host route via itself.
     onlink: Vec<(u32, IpAddr)>,
+    /// Send-only raw smoltcp sockets made for one IP_HDRINCL packet whose
+    /// protocol is not its socket's (IPPROTO_RAW): removed by the poll
+    /// that sent it.
+    raw_tx: Vec<(usize, SocketHandle)>,
+    /// The last IPv4 identifier given to an IP_HDRINCL packet without one.
+    ident: u16,
+    /// Packet sockets listen: links keep copies of what they send.
+    capture: bool,
 }
 
 fn zeroed(n: usize) -> Result<Vec<u8>> {
@@ -809,6 +857,9 @@ impl Stack {
             early_urg: Vec::new(),
             routes: Vec::new(),
             onlink: Vec::new(),
+            raw_tx: Vec::new(),
+            ident: 0,
+            capture: false,
         };
         let addrs = [
             IpCidr::Ipv4(Ipv4Cidr::new(Ipv4Addr::LOCALHOST, 8)),
@@ -1023,6 +1074,9 @@ impl Stack {
                 break;
             }
         }
+        if !self.raw_tx.is_empty() {
+            self.reap_raw_tx();
+        }
         if any {
             self.reap_orphans();
             // Listeners whose free listening sockets took SYNs get new
@@ -1039,6 +1093,9 @@ impl Stack {
                 continue;
             }
             let id = SockId(i as u32);
+            if matches!(self.socks[i], Some(Sock { kind: Kind::Raw, .. })) {
+                self.sift_raw(id);
+            }
             let ev = self.events(id);
             if let Some(s) = self.socks[i].as_mut()
                 && s.last_events != ev
@@ -1155,13 +1212,19 @@ impl Stack {
                 _ => return Err(Errno::EPROTONOSUPPORT),
             },
             3 => {
+                // inet_create: protocol 0 matches no SOCK_RAW entry, then
+                // the capability
+                if !(1..=255).contains(&protocol) {
+                    return Err(if (0..263).contains(&protocol) {
+                        Errno::EPROTONOSUPPORT
+                    } else {
+                        Errno::EINVAL
+                    });
+                }
                 if !privileged {
                     return Err(Errno::EPERM);
                 }
-                match (protocol, family) {
-                    (1, Family::V4) => Kind::RawIcmp,
-                    _ => return Err(Errno::EPROTONOSUPPORT),
-                }
+                Kind::Raw
             }
             _ => return Err(Errno::ESOCKTNOSUPPORT),
         };
@@ -1208,6 +1271,16 @@ impl Stack {
                 recv: 0,
                 cscov: (0, 0),
                 notsent_lowat: 0,
+                hdrincl: kind == Kind::Raw && protocol == rawip::IPPROTO_RAW,
+                icmp_filter: 0,
+                icmp6_filter: [0; 8],
+                v6_checksum: if kind == Kind::Raw && family == Family::V6 && protocol == rawip::IPPROTO_ICMPV6
+                {
+                    2
+                } else {
+                    -1
+                },
+                recverr: false,
             },
             st: St::Idle,
             err: None,
@@ -1231,7 +1304,7 @@ impl Stack {
         };
         self.live += 1;
         let id = SockId(id);
-        if kind == Kind::RawIcmp {
+        if kind == Kind::Raw {
             // A raw socket takes ICMP from every interface at once.
             if let Err(e) = self.open_dgram(id) {
                 self.close(id);
@@ -1382,7 +1455,7 @@ impl Stack {
         match kind {
             Kind::Tcp => Space::Tcp,
             Kind::Udp => Space::Udp,
-            Kind::Ping | Kind::RawIcmp => Space::Icmp,
+            Kind::Ping | Kind::Raw => Space::Icmp,
         }
     }
 
@@ -1399,7 +1472,7 @@ impl Stack {
             }
             _ => return Err(Errno::EAFNOSUPPORT),
         };
-        if s.kind == Kind::RawIcmp {
+        if s.kind == Kind::Raw {
             // A raw socket's bind only filters by address.
             if !ip.is_unspecified() && !self.is_local(ip) {
                 return Err(Errno::EADDRNOTAVAIL);
@@ -1527,6 +1600,12 @@ impl Stack {
     fn open_dgram(&mut self, id: SockId) -> Result<()> {
         let s = self.sock(id)?;
         let (kind, fam, v6only, rcvbuf) = (s.kind, s.family, s.opts.v6only, s.opts.rcvbuf);
+        let proto = s.protocol;
+        if kind == Kind::Raw && proto == rawip::IPPROTO_RAW {
+            // send only: its packets go out through `raw_tx` sockets
+            self.sock_mut(id)?.st = St::Dgram { hs: Vec::new() };
+            return Ok(());
+        }
         let local = s.local.unwrap_or(unspecified(fam));
         let mut hs: Vec<(usize, SocketHandle)> = Vec::new();
         hs.try_reserve(self.ifaces.len()).map_err(|_| Errno::ENOBUFS)?;
@@ -1574,7 +1653,7 @@ impl Stack {
                     }
                     f.set.add(sk)
                 }
-                Kind::RawIcmp => {
+                Kind::Raw => {
                     let mk = || -> Result<raw::Socket<'static>> {
                         let rx = raw::PacketBuffer::new(
                             meta_slots(32, raw::PacketMetadata::EMPTY)?,
@@ -1584,7 +1663,11 @@ impl Stack {
                             meta_slots(8, raw::PacketMetadata::EMPTY)?,
                             zeroed(65536)?,
                         );
-                        Ok(raw::Socket::new(Some(IpVersion::Ipv4), Some(IpProtocol::Icmp), rx, tx))
+                        let ver = match fam {
+                            Family::V4 => IpVersion::Ipv4,
+                            Family::V6 => IpVersion::Ipv6,
+                        };
+                        Ok(raw::Socket::new(Some(ver), Some(IpProtocol::from(proto as u8)), rx, tx))
                     };
                     match mk() {
                         Ok(sk) => f.set.add(sk),
@@ -1617,6 +1700,11 @@ impl Stack {
             return Ok(user_addr(s.family, ep.addr, ep.port));
         }
         let local = s.local.unwrap_or(unspecified(s.family));
+        if s.kind == Kind::Raw {
+            // a raw socket's "port" is its protocol (inet_create sets
+            // inet_sport to inet_num)
+            return Ok(SocketAddr::new(local.ip(), s.protocol as u16));
+        }
         // a connected datagram socket bound to the wildcard reports the
         // source address of its route (Linux's ip4/ip6_datagram_connect
         // set the socket's saddr; a disconnect resets it): glibc's
@@ -1642,6 +1730,10 @@ impl Stack {
                 let ep =
                     self.ifaces[ifx].set.get::<tcp::Socket>(h).remote_endpoint().ok_or(Errno::ENOTCONN)?;
                 Ok(user_addr(s.family, ep.addr, ep.port))
+            }
+            // a raw socket connected with port 0 has no inet_dport
+            St::Dgram { .. } if s.kind == Kind::Raw && s.peer.is_some_and(|p| p.port() == 0) => {
+                Err(Errno::ENOTCONN)
             }
             St::Dgram { .. } => s.peer.ok_or(Errno::ENOTCONN),
             _ => Err(Errno::ENOTCONN),
@@ -1803,7 +1895,10 @@ impl Stack {
                 s.peer = Some(user_addr(s.family, ip, addr.port()));
                 Ok(())
             }
-            Kind::RawIcmp => {
+            Kind::Raw => {
+                // ip4_datagram_connect / __ip6_datagram_connect: a route
+                // is needed
+                self.route(ip)?;
                 let s = self.sock_mut(id)?;
                 s.peer = Some(addr);
                 Ok(())
@@ -2184,6 +2279,10 @@ impl Stack {
         } else {
             ip
         };
+        if s.kind == Kind::Raw {
+            let src = tx.src.map(to_ip);
+            return self.raw_send(id, buf, ip, ttl, tos, src);
+        }
         let max = match (s.kind, ip) {
             (Kind::Udp, IpAddress::Ipv4(_)) => UDP_MAX_V4,
             (Kind::Udp, IpAddress::Ipv6(_)) => UDP_MAX_V6,
@@ -2251,30 +2350,7 @@ impl Stack {
                 let sum = inet_checksum(out);
                 out[2..4].copy_from_slice(&sum.to_be_bytes());
             }
-            Kind::RawIcmp => {
-                let IpAddress::Ipv4(d4) = ip else { return Err(Errno::EINVAL) };
-                let src = match auto_src {
-                    Some(IpAddress::Ipv4(a)) => a,
-                    _ => return Err(Errno::ENETUNREACH),
-                };
-                let total = buf.len() + 20;
-                let sk = f.set.get_mut::<raw::Socket>(h);
-                let out = sk.send(total).map_err(|_| Errno::EAGAIN)?;
-                out[0] = 0x45;
-                out[1] = 0;
-                out[2..4].copy_from_slice(&(total as u16).to_be_bytes());
-                out[4..8].copy_from_slice(&[0, 0, 0x40, 0]);
-                out[1] = tos.unwrap_or(0);
-                out[8] = ttl.unwrap_or(64);
-                out[9] = 1;
-                out[10] = 0;
-                out[11] = 0;
-                out[12..16].copy_from_slice(&src.octets());
-                out[16..20].copy_from_slice(&d4.octets());
-                let sum = inet_checksum(&out[..20]);
-                out[10..12].copy_from_slice(&sum.to_be_bytes());
-                out[20..].copy_from_slice(buf);
-            }
+            Kind::Raw => return Err(Errno::EINVAL),
             Kind::Tcp => return Err(Errno::EINVAL),
         }
         Ok(buf.len())
@@ -2314,6 +2390,7 @@ impl Stack {
         let Stack { socks, ifaces, .. } = self;
         let s = socks.get(id.0 as usize).and_then(|s| s.as_ref()).ok_or(Errno::EBADF)?;
         let (fam, kind, peer, shut_rd, want) = (s.family, s.kind, s.peer, s.shut_rd, s.opts.recv);
+        let raw_filter = (kind == Kind::Raw).then(|| Self::raw_filter(s));
         let St::Dgram { hs } = &s.st else {
             return if shut_rd { Ok((0, 0, unspecified(fam))) } else { Err(Errno::EAGAIN) };
         };
@@ -2363,19 +2440,62 @@ impl Stack {
                         let full = data.len();
                         let n = full.min(buf.len());
                         buf[..n].copy_from_slice(&data[..n]);
+                        if want != 0 {
+                            // smoltcp keeps no header of an echo reply:
+                            // Linux's defaults (TTL 64, TOS 0), its source
+                            // as the destination (right on lo, where
+                            // replies come from the address pinged)
+                            let rx = cmsg::Rx { dst: from, dst_port: 0, ifindex, ttl: 64, tos: 0 };
+                            cmsg::recv(fam, want, &rx, ctl)?;
+                        }
                         return Ok((n, full, user_addr(fam, from, 0)));
                     }
-                    Kind::RawIcmp => {
+                    Kind::Raw => {
                         let sk = set.get_mut::<raw::Socket>(h);
-                        let Ok(data) = sk.recv() else { break };
-                        if data.len() < 20 {
+                        let Ok(data) = sk.peek() else { break };
+                        let Some((from, to, hl)) = raw_filter
+                            .as_ref()
+                            .and_then(|f| if f.passes(data) { rawip::addrs(data) } else { None })
+                        else {
+                            let _ = sk.recv();
                             continue;
-                        }
-                        let from = Ipv4Addr::new(data[12], data[13], data[14], data[15]);
-                        let full = data.len();
+                        };
+                        // IPv6 sockets get no header (rawv6_recvmsg)
+                        let body = if fam == Family::V6 { data.get(hl..).unwrap_or(&[]) } else { data };
+                        let full = body.len();
                         let n = full.min(buf.len());
-                        buf[..n].copy_from_slice(&data[..n]);
-                        return Ok((n, full, SocketAddr::V4(SocketAddrV4::new(from, 0))));
+                        buf[..n].copy_from_slice(&body[..n]);
+                        if fam == Family::V4 && hl <= data.len() {
+                            // the header's checksum as it arrived (smoltcp
+                            // rebuilds the header; lo computes none)
+                            let mut hdr = [0u8; 60];
+                            hdr[..hl].copy_from_slice(&data[..hl]);
+                            rawip::fill_v4_checksum(&mut hdr[..hl]);
+                            let m = n.min(hl);
+                            buf[..m].copy_from_slice(&hdr[..m]);
+                        }
+                        if want != 0 {
+                            // raw_recvmsg's ip_cmsg_recv, rawv6's
+                            // ip6_datagram_recv_ctl: from the header
+                            let (ttl, tos) = match fam {
+                                Family::V4 => (data[8], data[1]),
+                                Family::V6 => (data[7], (data[0] << 4) | (data[1] >> 4)),
+                            };
+                            let dst = match to {
+                                IpAddr::V4(a) => IpAddress::Ipv4(a),
+                                IpAddr::V6(a) => IpAddress::Ipv6(a),
+                            };
+                            let rx = cmsg::Rx { dst, dst_port: 0, ifindex, ttl, tos };
+                            cmsg::recv(fam, want, &rx, ctl)?;
+                        }
+                        if !peek {
+                            let _ = sk.recv();
+                        }
+                        let from = match from {
+                            IpAddr::V4(a) => user_addr(fam, IpAddress::Ipv4(a), 0),
+                            IpAddr::V6(a) => user_addr(fam, IpAddress::Ipv6(a), 0),
+                        };
+                        return Ok((n, full, from));
                     }
                     Kind::Tcp => break,
                 }
@@ -2461,7 +2581,7 @@ impl Stack {
                         match s.kind {
                             Kind::Udp => set.get::<udp::Socket>(h).can_recv(),
                             Kind::Ping => set.get::<icmp::Socket>(h).can_recv(),
-                            Kind::RawIcmp => set.get::<raw::Socket>(h).can_recv(),
+                            Kind::Raw => set.get::<raw::Socket>(h).can_recv(),
                             Kind::Tcp => false,
                         }
                     });
@@ -2552,7 +2672,7 @@ impl Stack {
             }
             St::Idle | St::Dead => {}
             St::Dgram { .. } => {
-                info.hashed = s.bound || s.kind == Kind::RawIcmp;
+                info.hashed = s.bound || s.kind == Kind::Raw;
                 if let Some(p) = s.peer {
                     info.state = 1;
                     info.remote = p;

@@ -7,7 +7,7 @@
 use alloc::collections::VecDeque;
 use alloc::vec::Vec;
 
-use smoltcp::phy::{self, ChecksumCapabilities, Device, DeviceCapabilities, Medium};
+use smoltcp::phy::{self, Checksum, ChecksumCapabilities, Device, DeviceCapabilities, Medium};
 use smoltcp::time::Instant;
 
 /// The most packets waiting (Linux's netdev_max_backlog is 1000).
@@ -17,6 +17,9 @@ pub const LO_MTU: usize = 65535;
 /// The most packet buffers kept for reuse once received (each up to an
 /// MTU): a sent packet takes one instead of a new zero-filled buffer.
 pub const LO_FREE_MAX: usize = 16;
+/// The most copies of sent packets kept for packet sockets
+/// ([`Lo::set_capture`]) until [`Lo::take_captured`]; more are not kept.
+pub const CAPTURE_MAX: usize = 512;
 /// Packets shorter than this get a new buffer (zero-filling it is cheap)
 /// and do not hold a kept one while they wait.
 const LO_REUSE_MIN: usize = 4096;
@@ -37,6 +40,8 @@ pub struct Lo {
     pub dropped: u64,
     /// IPv6 datagrams' header values (see [`crate::meta`]).
     pub(crate) pending: crate::meta::Pending,
+    /// Copies of the packets sent, for packet sockets (`None`: off).
+    captured: Option<VecDeque<Vec<u8>>>,
 }
 
 impl Default for Lo {
@@ -54,7 +59,52 @@ impl Lo {
             scratch: Vec::new(),
             dropped: 0,
             pending: Default::default(),
+            captured: None,
         }
+    }
+
+    /// Keeps copies of the packets sent from now on (or stops).
+    pub fn set_capture(&mut self, on: bool) {
+        match (on, self.captured.is_some()) {
+            (true, false) => self.captured = Some(VecDeque::new()),
+            (false, true) => self.captured = None,
+            _ => {}
+        }
+    }
+
+    /// Moves the copies kept to `out` (as many as it has room for).
+    pub fn take_captured(&mut self, out: &mut Vec<Vec<u8>>) {
+        if let Some(c) = self.captured.as_mut() {
+            while out.len() < out.capacity() {
+                let Some(p) = c.pop_front() else { break };
+                out.push(p);
+            }
+        }
+    }
+
+    /// Queues a whole IP packet as if it had been sent (a packet socket's
+    /// send): `false` when there is no room or memory. An IPv4 packet
+    /// from or to 127/8 is only shown to packet sockets: with no route
+    /// attached (Linux's lo hands the route of a packet it sent along),
+    /// Linux's ip_route_input takes it for a martian and drops it.
+    pub fn inject(&mut self, p: &[u8]) -> bool {
+        if p.len() >= 20 && p[0] >> 4 == 4 && (p[12] == 127 || p[16] == 127) {
+            capture(&mut self.captured, p);
+            return true;
+        }
+        let mut v = Vec::new();
+        if self.queue.len() >= LO_QUEUE_MAX
+            || self.queue.try_reserve(1).is_err()
+            || v.try_reserve_exact(p.len()).is_err()
+        {
+            self.dropped += 1;
+            return false;
+        }
+        v.extend_from_slice(p);
+        capture(&mut self.captured, &v);
+        let n = v.len();
+        self.queue.push_back((v, n));
+        true
     }
 
     /// Whether a packet can be sent: the scratch buffer (for a packet
@@ -88,6 +138,16 @@ impl Lo {
     }
 }
 
+/// Keeps a copy of `p` for packet sockets when capturing.
+fn capture(c: &mut Option<VecDeque<Vec<u8>>>, p: &[u8]) {
+    let Some(c) = c else { return };
+    let mut v = Vec::new();
+    if c.len() < CAPTURE_MAX && c.try_reserve(1).is_ok() && v.try_reserve_exact(p.len()).is_ok() {
+        v.extend_from_slice(p);
+        c.push_back(v);
+    }
+}
+
 /// A received packet (and the device's buffers kept for reuse, where
 /// it goes once read).
 pub struct LoRx<'a>(Vec<u8>, usize, &'a mut Vec<Vec<u8>>);
@@ -118,6 +178,7 @@ pub struct LoTx<'a> {
     scratch: &'a mut Vec<u8>,
     dropped: &'a mut u64,
     pending: &'a mut crate::meta::Pending,
+    captured: &'a mut Option<VecDeque<Vec<u8>>>,
     id: u32,
 }
 
@@ -127,7 +188,7 @@ impl phy::TxToken for LoTx<'_> {
     }
 
     fn consume<R, F: FnOnce(&mut [u8]) -> R>(self, len: usize, f: F) -> R {
-        let LoTx { queue, free, scratch, dropped, pending, id } = self;
+        let LoTx { queue, free, scratch, dropped, pending, captured, id } = self;
         // a kept buffer for a large packet (its bytes are an earlier
         // packet's; smoltcp writes the whole packet over them), else a
         // new one
@@ -144,6 +205,7 @@ impl phy::TxToken for LoTx<'_> {
             let r = f(p);
             let id = if id == 0 { pending.take_for(p) } else { id };
             crate::meta::apply_tx(id, p);
+            capture(captured, p);
             queue.push_back((v, len));
             return r;
         }
@@ -162,7 +224,15 @@ impl Device for Lo {
         let mut c = DeviceCapabilities::default();
         c.max_transmission_unit = LO_MTU;
         c.medium = Medium::Ip;
-        c.checksum = ChecksumCapabilities::ignored();
+        // No checksum is checked on the way in, and TCP's and UDP's are not
+        // computed (Linux's lo: CHECKSUM_PARTIAL, never finished); the IP
+        // header's and ICMP's are, as Linux computes them in software: a
+        // raw socket or a sniffer reads them.
+        let mut sums = ChecksumCapabilities::ignored();
+        sums.ipv4 = Checksum::Tx;
+        sums.icmpv4 = Checksum::Tx;
+        sums.icmpv6 = Checksum::Tx;
+        c.checksum = sums;
         c
     }
 
@@ -170,16 +240,16 @@ impl Device for Lo {
         if !self.ready() {
             return None;
         }
-        let Lo { queue, free, scratch, dropped, pending } = self;
+        let Lo { queue, free, scratch, dropped, pending, captured } = self;
         let (p, len) = queue.pop_front()?;
-        Some((LoRx(p, len, free), LoTx { queue, free: None, scratch, dropped, pending, id: 0 }))
+        Some((LoRx(p, len, free), LoTx { queue, free: None, scratch, dropped, pending, captured, id: 0 }))
     }
 
     fn transmit(&mut self, _timestamp: Instant) -> Option<LoTx<'_>> {
         if !self.ready() {
             return None;
         }
-        let Lo { queue, free, scratch, dropped, pending } = self;
-        Some(LoTx { queue, free: Some(free), scratch, dropped, pending, id: 0 })
+        let Lo { queue, free, scratch, dropped, pending, captured } = self;
+        Some(LoTx { queue, free: Some(free), scratch, dropped, pending, captured, id: 0 })
     }
 }

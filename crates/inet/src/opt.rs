@@ -5,6 +5,9 @@
 use linux_abi::{Errno, Result};
 
 use crate::cmsg::want;
+use crate::rawip::{
+    ICMP_FILTER, ICMP6_FILTER, IP_HDRINCL, IPPROTO_ICMP, IPPROTO_ICMPV6, IPV6_CHECKSUM, IPV6_HDRINCL, SOL_RAW,
+};
 use crate::{Family, Kind, SockId, St, Stack};
 
 /// SOL_SOCKET.
@@ -19,6 +22,12 @@ pub const SOL_UDP: i32 = 17;
 pub const SOL_IPV6: i32 = 41;
 /// IPPROTO_UDPLITE.
 pub const SOL_UDPLITE: i32 = 136;
+/// IP_RECVERR (kept only: the error queue stays empty).
+pub const IP_RECVERR: i32 = 11;
+/// IPV6_RECVERR (kept only).
+pub const IPV6_RECVERR: i32 = 25;
+/// IPPROTO_ICMPV6 (ICMP6_FILTER's level).
+pub const SOL_ICMPV6: i32 = 58;
 
 /// UDPLITE_SEND_CSCOV.
 pub const UDPLITE_SEND_CSCOV: i32 = 10;
@@ -153,28 +162,28 @@ const BUF_MAX: u32 = 212992;
 /// Linux's HZ (Debian's 250): socket timeouts are kept in jiffies.
 const HZ: u64 = 250;
 
-/// A getsockopt value: up to 16 bytes.
+/// A getsockopt value: up to 32 bytes.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct OptVal {
     /// The bytes.
-    pub bytes: [u8; 16],
+    pub bytes: [u8; 32],
     /// How many are used.
     pub len: usize,
 }
 
 impl OptVal {
     fn int(v: i32) -> OptVal {
-        let mut bytes = [0; 16];
+        let mut bytes = [0; 32];
         bytes[..4].copy_from_slice(&v.to_ne_bytes());
         OptVal { bytes, len: 4 }
     }
 
     fn pair(a: i64, b: i64, wide: bool) -> OptVal {
-        let mut bytes = [0; 16];
+        let mut bytes = [0; 32];
         if wide {
             bytes[..8].copy_from_slice(&a.to_ne_bytes());
-            bytes[8..].copy_from_slice(&b.to_ne_bytes());
+            bytes[8..16].copy_from_slice(&b.to_ne_bytes());
             OptVal { bytes, len: 16 }
         } else {
             bytes[..4].copy_from_slice(&(a as i32).to_ne_bytes());
@@ -377,6 +386,55 @@ impl Stack {
                     o.cscov.1 = v;
                 }
             }
+            // raw sockets (raw.c's raw_setsockopt, rawv6_setsockopt)
+            (SOL_RAW, ICMP_FILTER) if kind == Kind::Raw && family == Family::V4 => {
+                if protocol != IPPROTO_ICMP {
+                    return Err(Errno::EOPNOTSUPP);
+                }
+                // the bytes given, at most the mask's four
+                let mut m = o.icmp_filter.to_ne_bytes();
+                let n = val.len().min(4);
+                m[..n].copy_from_slice(&val[..n]);
+                o.icmp_filter = u32::from_ne_bytes(m);
+            }
+            (SOL_ICMPV6, ICMP6_FILTER) if kind == Kind::Raw && family == Family::V6 => {
+                if protocol != IPPROTO_ICMPV6 {
+                    return Err(Errno::EOPNOTSUPP);
+                }
+                let n = val.len().min(32);
+                for (i, c) in val[..n].chunks(4).enumerate() {
+                    let mut w = o.icmp6_filter[i].to_ne_bytes();
+                    w[..c.len()].copy_from_slice(c);
+                    o.icmp6_filter[i] = u32::from_ne_bytes(w);
+                }
+            }
+            (SOL_ICMPV6, _) if kind == Kind::Raw && family == Family::V6 => {
+                if protocol != IPPROTO_ICMPV6 {
+                    return Err(Errno::EOPNOTSUPP);
+                }
+                return Err(Errno::ENOPROTOOPT);
+            }
+            (SOL_RAW | SOL_IPV6, IPV6_CHECKSUM) if kind == Kind::Raw && family == Family::V6 => {
+                let v = int_of(val)?;
+                // RFC 3542: not at the IPv6 level on ICMPv6 sockets
+                if (protocol == IPPROTO_ICMPV6 && level == SOL_IPV6) || (v > 0 && v & 1 != 0) {
+                    return Err(Errno::EINVAL);
+                }
+                o.v6_checksum = v.max(-1);
+            }
+            (SOL_RAW | SOL_IPV6, IPV6_HDRINCL) if kind == Kind::Raw && family == Family::V6 => {
+                o.hdrincl = int_of(val)? != 0;
+            }
+            (SOL_RAW, _) if kind == Kind::Raw && family == Family::V6 => return Err(Errno::ENOPROTOOPT),
+            (SOL_IPV6, IPV6_HDRINCL) if family == Family::V6 => return Err(Errno::EINVAL),
+            (SOL_IP, IP_RECVERR) if family == Family::V4 => o.recverr = ip_int_of(val) != 0,
+            (SOL_IPV6, IPV6_RECVERR) if family == Family::V6 => o.recverr = int_of(val)? != 0,
+            (SOL_IP, IP_HDRINCL) if family == Family::V4 => {
+                if kind != Kind::Raw {
+                    return Err(Errno::ENOPROTOOPT);
+                }
+                o.hdrincl = ip_int_of(val) != 0;
+            }
             (SOL_IP, n) if let Some(bit) = recv_bit(&IP_RECV, n) => {
                 if ip_int_of(val) != 0 {
                     o.recv |= bit;
@@ -468,7 +526,7 @@ impl Stack {
             (SOL_SOCKET, SO_TYPE) => OptVal::int(match s.kind {
                 Kind::Tcp => 1,
                 Kind::Udp | Kind::Ping => 2,
-                Kind::RawIcmp => 3,
+                Kind::Raw => 3,
             }),
             (SOL_SOCKET, SO_PROTOCOL) => OptVal::int(s.protocol),
             (SOL_SOCKET, SO_DOMAIN) => OptVal::int(match s.family {
@@ -499,11 +557,36 @@ impl Stack {
             (SOL_TCP, TCP_USER_TIMEOUT) => OptVal::int(o.tcp_kept.user_timeout as i32),
             (SOL_TCP, TCP_FASTOPEN) => OptVal::int(o.tcp_kept.fastopen),
             (SOL_TCP, TCP_CONGESTION) => {
-                let mut bytes = [0; 16];
+                let mut bytes = [0; 32];
                 let name: &[u8] = if o.tcp_kept.reno { b"reno" } else { b"cubic" };
                 bytes[..name.len()].copy_from_slice(name);
                 OptVal { bytes, len: 16 }
             }
+            (SOL_RAW, ICMP_FILTER) if s.kind == Kind::Raw && s.family == Family::V4 => {
+                if s.protocol != IPPROTO_ICMP {
+                    return Err(Errno::EOPNOTSUPP);
+                }
+                OptVal::int(o.icmp_filter as i32)
+            }
+            (SOL_ICMPV6, ICMP6_FILTER) if s.kind == Kind::Raw && s.family == Family::V6 => {
+                if s.protocol != IPPROTO_ICMPV6 {
+                    return Err(Errno::EOPNOTSUPP);
+                }
+                let mut bytes = [0; 32];
+                for (i, w) in o.icmp6_filter.iter().enumerate() {
+                    bytes[i * 4..i * 4 + 4].copy_from_slice(&w.to_ne_bytes());
+                }
+                OptVal { bytes, len: 32 }
+            }
+            (SOL_RAW | SOL_IPV6, IPV6_CHECKSUM) if s.kind == Kind::Raw && s.family == Family::V6 => {
+                OptVal::int(o.v6_checksum)
+            }
+            (SOL_RAW | SOL_IPV6, IPV6_HDRINCL) if s.kind == Kind::Raw && s.family == Family::V6 => {
+                b(o.hdrincl)
+            }
+            (SOL_IP, IP_HDRINCL) if s.family == Family::V4 => b(o.hdrincl),
+            (SOL_IP, IP_RECVERR) if s.family == Family::V4 => b(o.recverr),
+            (SOL_IPV6, IPV6_RECVERR) if s.family == Family::V6 => b(o.recverr),
             (SOL_IP, IP_TTL) => OptVal::int(if o.ttl > 0 { o.ttl } else { 64 }),
             (SOL_IP, IP_TOS) => OptVal::int(i32::from(o.tos)),
             (SOL_IP, n) if let Some(bit) = recv_bit(&IP_RECV, n) => b(o.recv & bit != 0),

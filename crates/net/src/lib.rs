@@ -46,6 +46,7 @@ pub mod addr;
 pub mod common;
 pub mod consts;
 pub mod netlink;
+pub mod packet;
 pub mod sock_diag;
 pub mod socket;
 pub mod unix;

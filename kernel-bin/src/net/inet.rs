@@ -232,7 +232,7 @@ impl NetState {
     /// Runs `f` on the stack under the lock without a poll: for what sends
     /// nothing (names, options, a datagram receive). A readiness change it
     /// makes is a loss (nothing to wake for); the next poll sees it.
-    fn net_quiet<R>(&self, f: impl FnOnce(&mut Net) -> R) -> R {
+    pub(super) fn net_quiet<R>(&self, f: impl FnOnce(&mut Net) -> R) -> R {
         let mut g = self.net.lock();
         f(self.net_of(&mut g))
     }
@@ -307,6 +307,8 @@ impl NetState {
             // kept for the next call (its capacity saves an allocation)
             net.changed = changed;
             let next = net.stack.poll_delay(t).map(|d| now_ns().saturating_add(d.total_micros() * 1000));
+            // what lo sent, for packet sockets (AF_PACKET)
+            let frames = if net.stack.capturing() { net.stack.take_captured(256) } else { Vec::new() };
             // new urgent marks: SIGURG to their files' owners, unlocked
             let urgent = net.stack.take_urgent_signals();
             let mut urg: Vec<Arc<InetSocket>> = Vec::new();
@@ -315,9 +317,12 @@ impl NetState {
                     urgent.iter().filter_map(|id| net.socks.get(id.0 as usize).and_then(Weak::upgrade)),
                 );
             }
-            (r, (woken, urg), next)
+            (r, (woken, urg, frames), next)
         };
-        let (woken, urg) = woken;
+        let (woken, urg, frames) = woken;
+        if !frames.is_empty() {
+            super::packet::deliver(self, frames);
+        }
         for s in &urg {
             super::signal_urgent(s);
         }

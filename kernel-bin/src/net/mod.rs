@@ -14,6 +14,7 @@
 
 pub mod inet;
 pub mod netlink;
+pub mod packet;
 pub mod procnet;
 pub mod unix;
 
@@ -620,6 +621,7 @@ fn create(domain: i32, ty: u32, protocol: i32) -> Result<(Sock, Option<Arc<UnixS
         }
         AF_INET | AF_INET6 => Ok((inet_socket(domain as u16, ty, protocol as u32)?, None)),
         net::netlink::AF_NETLINK => Ok((netlink::netlink_socket(ty, protocol)?, None)),
+        net::packet::AF_PACKET => Ok((packet::packet_socket(ty, protocol)?, None)),
         d => {
             log::info!("socket: address family {d} unsupported: EAFNOSUPPORT");
             Err(Errno::EAFNOSUPPORT)

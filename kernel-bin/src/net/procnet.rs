@@ -186,14 +186,15 @@ pub fn inet_table(ns: &NetRef, name: &str) -> Result<Vec<u8>> {
                 out.push_str(header);
                 pad(&mut out, start, 127);
             }
-            let kind = if raw { Kind::RawIcmp } else { Kind::Udp };
+            let kind = if raw { Kind::Raw } else { Kind::Udp };
             let mut list: Vec<&Row> = rows.iter().filter(|r| want(r, kind)).collect();
             list.sort_by_key(|r| r.info.local.port());
             for r in list {
                 let start = out.len();
                 // udp: the hash bucket of the port; raw: of the protocol
                 let (bucket, local) = if raw {
-                    (1, SocketAddr::new(r.info.local.ip(), 1))
+                    // the local "port" is the protocol (inet_num)
+                    (usize::from(r.info.local.port()) & 255, r.info.local)
                 } else {
                     (usize::from(r.info.local.port()) & 127, r.info.local)
                 };
@@ -314,9 +315,10 @@ pub fn sockstat(ns: &NetRef, v6: bool) -> Result<Vec<u8>> {
     if v6 {
         let _ = write!(
             out,
-            "TCP6: inuse {}\nUDP6: inuse {}\nUDPLITE6: inuse 0\nRAW6: inuse 0\nFRAG6: inuse 0 memory 0\n",
+            "TCP6: inuse {}\nUDP6: inuse {}\nUDPLITE6: inuse 0\nRAW6: inuse {}\nFRAG6: inuse 0 memory 0\n",
             count(Family::V6, Kind::Tcp),
-            count(Family::V6, Kind::Udp)
+            count(Family::V6, Kind::Udp),
+            count(Family::V6, Kind::Raw)
         );
     } else {
         let used = super::open_sockets()?.len();
@@ -328,7 +330,7 @@ pub fn sockstat(ns: &NetRef, v6: bool) -> Result<Vec<u8>> {
             "sockets: used {used}\nTCP: inuse {tcp} orphan {orphan} tw {tw} alloc {} mem 0\nUDP: inuse {} mem 0\nUDPLITE: inuse 0\nRAW: inuse {}\nFRAG: inuse 0 memory 0\n",
             tcp + count(Family::V6, Kind::Tcp),
             count(Family::V4, Kind::Udp),
-            count(Family::V4, Kind::RawIcmp)
+            count(Family::V4, Kind::Raw)
         );
     }
     Ok(out.into_bytes())
