@@ -262,7 +262,8 @@ pub fn syscall(t: &mut UThread, nr_in: u64) -> (Flow, Option<SysResult>) {
             apply_resume(t, Some(r));
         }
     }
-    if matches!(n as usize, nr::EXECVE | nr::EXECVEAT) && matches!(result, Some(Ok(_))) && t.trace & MASK != 0 {
+    if matches!(n as usize, nr::EXECVE | nr::EXECVEAT) && matches!(result, Some(Ok(_))) && t.trace & MASK != 0
+    {
         if options.contains(Options::TRACEEXEC) {
             if event(t, pt::EVENT_EXEC, u64::from(old_tid)) == Outcome::Killed {
                 return (Flow::Continue, result);

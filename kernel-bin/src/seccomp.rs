@@ -10,9 +10,9 @@ use crate::proc::table;
 use crate::syscall::SysResult;
 use crate::uthread::{self, Flow, UThread};
 use alloc::vec::Vec;
+use linux_abi::Errno;
 use linux_abi::args::{UserPtr, UserSlice};
-use linux_abi::{Errno, Result};
-use signal::{SigFields, SigInfo};
+use signal::SigInfo;
 
 use ::seccomp::bpf::{self, Insn};
 use ::seccomp::{Action, Data, Filter, State};
@@ -120,16 +120,12 @@ fn act(t: &mut UThread, nr: u64, action: Action, data: u16, logged: bool, rechec
             // syscall_rollback: the handler sees (and a return restores)
             // the number in rax
             t.ctx.regs.rax = nr;
-            let info = SigInfo {
-                signo: signal::SIGSYS,
-                errno: i32::from(data),
-                code: signal::siginfo::code::SYS_SECCOMP,
-                fields: SigFields::Sys {
-                    call_addr: t.ctx.regs.rip,
-                    syscall: nr as u32 as i32,
-                    arch: ::seccomp::AUDIT_ARCH_X86_64,
-                },
-            };
+            let info = SigInfo::seccomp(
+                t.ctx.regs.rip,
+                nr as u32 as i32,
+                ::seccomp::AUDIT_ARCH_X86_64,
+                i32::from(data),
+            );
             Entry::Skip(uthread::force_signal(t, info, (0, 0, 0)))
         }
         Action::Trace => {
@@ -138,7 +134,7 @@ fn act(t: &mut UThread, nr: u64, action: Action, data: u16, logged: bool, rechec
             }
             match crate::ptrace::seccomp_stop(t, data) {
                 crate::ptrace::SeccompStop::NoTracer => {
-                    t.ctx.regs.rax = (-(Errno::ENOSYS.0 as i64)) as u64;
+                    t.ctx.regs.rax = Errno::ENOSYS.to_syscall_return() as u64;
                     Entry::Skip(Flow::Continue)
                 }
                 crate::ptrace::SeccompStop::Killed => Entry::Skip(Flow::Continue),
@@ -152,7 +148,7 @@ fn act(t: &mut UThread, nr: u64, action: Action, data: u16, logged: bool, rechec
         Action::UserNotif => {
             // no listener can exist here (NEW_LISTENER is refused): Linux's
             // answer without one
-            t.ctx.regs.rax = (-(Errno::ENOSYS.0 as i64)) as u64;
+            t.ctx.regs.rax = Errno::ENOSYS.to_syscall_return() as u64;
             Entry::Skip(Flow::Continue)
         }
         Action::KillThread | Action::KillProcess => {
@@ -289,15 +285,16 @@ fn set_filter(t: &mut UThread, flags: u32, uargs: u64) -> SysResult {
     let mut synced: Vec<process::pid::Pid> = Vec::new();
     let mut others: Vec<process::pid::Pid> = Vec::new();
     if tsync {
-        others = table().with_process(t.pid, |p| {
-            let mut v = Vec::new();
-            v.try_reserve_exact(p.threads().len()).map(|_| {
-                v.extend(p.threads().iter().copied().filter(|&x| x != t.tid));
-                v
+        others = table()
+            .with_process(t.pid, |p| {
+                let mut v = Vec::new();
+                v.try_reserve_exact(p.threads().len()).map(|_| {
+                    v.extend(p.threads().iter().copied().filter(|&x| x != t.tid));
+                    v
+                })
             })
-        })
-        .ok_or(Errno::ESRCH)?
-        .map_err(|_| Errno::ENOMEM)?;
+            .ok_or(Errno::ESRCH)?
+            .map_err(|_| Errno::ENOMEM)?;
         synced.try_reserve_exact(others.len()).map_err(|_| Errno::ENOMEM)?;
     }
     let (state, old) = {
@@ -311,7 +308,8 @@ fn set_filter(t: &mut UThread, flags: u32, uargs: u64) -> SysResult {
             // seccomp_can_sync_threads: each other thread has no filter
             // or one the new chain extends
             for &o in &others {
-                let ok = table().with_thread(o, |th| th.ext().seccomp.can_sync_to(Some(&new))).unwrap_or(true);
+                let ok =
+                    table().with_thread(o, |th| th.ext().seccomp.can_sync_to(Some(&new))).unwrap_or(true);
                 if !ok {
                     if flags & ::seccomp::FLAG_TSYNC_ESRCH != 0 {
                         return Err(Errno::ESRCH);
@@ -321,7 +319,8 @@ fn set_filter(t: &mut UThread, flags: u32, uargs: u64) -> SysResult {
             }
         }
         let state = State { mode: ::seccomp::MODE_FILTER, filter: Some(new) };
-        let old = table().with_thread(t.tid, |th| core::mem::replace(&mut th.ext_mut().seccomp, state.clone()));
+        let old =
+            table().with_thread(t.tid, |th| core::mem::replace(&mut th.ext_mut().seccomp, state.clone()));
         let nnp = tsync && table().with_thread(t.tid, |th| th.no_new_privs()).unwrap_or(false);
         let mut olds: Vec<State> = Vec::new();
         for &o in &others {

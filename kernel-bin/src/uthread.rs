@@ -541,7 +541,10 @@ fn start(tid: Pid) -> Option<(UThread, u64, bool)> {
     }
     // cgroup_post_fork's JOBCTL_TRAP_FREEZE: a child made into (or
     // forked in) a freezing group freezes before its first instruction
-    if t.trace & crate::ptrace::MASK == 0 && crate::cgroup::freezing(pid) && deliver_signals(&mut t, None) == Flow::Exit {
+    if t.trace & crate::ptrace::MASK == 0
+        && crate::cgroup::freezing(pid)
+        && deliver_signals(&mut t, None) == Flow::Exit
+    {
         return Some((t, serial, true));
     }
     // a fork's child of a registered thread: its first way out writes the
@@ -918,7 +921,9 @@ fn deliver_signals(t: &mut UThread, mut restart: Option<(u64, Errno)>) -> Flow {
             Delivery::Ignore => continue,
             Delivery::Terminate { core_dump } => return die(t, sig, core_dump),
             // a traced process's group stop makes its tracees trap
-            Delivery::Stop if t.trace & crate::ptrace::MASK != 0 || table().ptrace_options(t.pid).is_some() => {
+            Delivery::Stop
+                if t.trace & crate::ptrace::MASK != 0 || table().ptrace_options(t.pid).is_some() =>
+            {
                 // the trap comes at the top of the loop
                 crate::ptrace::group_stop(t, sig.get());
                 continue;

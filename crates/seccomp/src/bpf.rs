@@ -227,7 +227,7 @@ pub fn check_classic(prog: &[Insn]) -> Result<()> {
 /// in steps of 4 as of Linux 6.1: PROTOCOL to RANDOM).
 fn ancillary(k: u32) -> bool {
     let off = k.wrapping_sub(SKF_AD_OFF);
-    off <= 56 && off % 4 == 0
+    off <= 56 && off.is_multiple_of(4)
 }
 
 /// `check_load_and_stores()`: every scratch word loaded was stored on all
@@ -286,8 +286,10 @@ pub fn check_seccomp(prog: &mut [Insn]) -> Result<()> {
         }
         let alu_ok = c & 0x07 == ALU
             && (c == ALU | NEG
-                || c & !(0xf0 | X) == ALU && matches!(c & 0xf0, ADD | SUB | MUL | DIV | AND | OR | XOR | LSH | RSH));
-        let jmp_ok = c == JMP | JA || is_cond_jump(c) && c & !(0xf0 | X) == JMP && matches!(c & 0xf0, JEQ | JGT | JGE | JSET);
+                || c & !(0xf0 | X) == ALU
+                    && matches!(c & 0xf0, ADD | SUB | MUL | DIV | AND | OR | XOR | LSH | RSH));
+        let jmp_ok = c == JMP | JA
+            || is_cond_jump(c) && c & !(0xf0 | X) == JMP && matches!(c & 0xf0, JEQ | JGT | JGE | JSET);
         let other_ok = c == RET | K
             || c == RET | A
             || c == LD | IMM

@@ -70,12 +70,7 @@ fn rejects_every_shape_linux_rejects() {
         ("ldx mem unset", vec![i(LDX | MEM, 0, 0, 0), ret(0)]),
         (
             "store on one path only",
-            vec![
-                i(JMP | JEQ | K, 0, 1, 0),
-                i(ST, 0, 0, 2),
-                i(LD | MEM, 0, 0, 2),
-                ret(0),
-            ],
+            vec![i(JMP | JEQ | K, 0, 1, 0), i(ST, 0, 0, 2), i(LD | MEM, 0, 0, 2), ret(0)],
         ),
         ("unaligned load", vec![i(LD | W | ABS, 0, 0, 2), ret(0)]),
         ("load at 64", vec![i(LD | W | ABS, 0, 0, 64), ret(0)]),
@@ -97,10 +92,7 @@ fn rejects_every_shape_linux_rejects() {
 #[test]
 fn len_loads_become_64_and_stores_on_all_paths_pass() {
     assert_eq!(eval(&[i(LD | W | LEN, 0, 0, 0), i(RET | A, 0, 0, 0)]), 64);
-    assert_eq!(
-        eval(&[i(LDX | W | LEN, 0, 0, 0), i(MISC | TXA, 0, 0, 0), i(RET | A, 0, 0, 0)]),
-        64
-    );
+    assert_eq!(eval(&[i(LDX | W | LEN, 0, 0, 0), i(MISC | TXA, 0, 0, 0), i(RET | A, 0, 0, 0)]), 64);
     // stored on both paths
     let p = [
         i(JMP | JEQ | K, 0, 2, 39),
@@ -121,7 +113,11 @@ fn len_loads_become_64_and_stores_on_all_paths_pass() {
 
 #[test]
 fn loads_read_the_data_words() {
-    let d = Data::x86_64(0x4000_0027, 0x1122_3344_5566_7788, [0xaaaa_bbbb_cccc_dddd, 0, 0, 0, 0, 0xffff_0000_1111_2222]);
+    let d = Data::x86_64(
+        0x4000_0027,
+        0x1122_3344_5566_7788,
+        [0xaaaa_bbbb_cccc_dddd, 0, 0, 0, 0, 0xffff_0000_1111_2222],
+    );
     let w = d.words();
     let load = |off: u32| {
         let v = prepared(&[i(LD | W | ABS, 0, 0, off), i(RET | A, 0, 0, 0)]).unwrap();
@@ -139,9 +135,7 @@ fn loads_read_the_data_words() {
 
 #[test]
 fn alu_ops_are_32_bit() {
-    let op = |a: u32, code: u16, k: u32| {
-        eval(&[i(LD | IMM, 0, 0, a), i(code, 0, 0, k), i(RET | A, 0, 0, 0)])
-    };
+    let op = |a: u32, code: u16, k: u32| eval(&[i(LD | IMM, 0, 0, a), i(code, 0, 0, k), i(RET | A, 0, 0, 0)]);
     let opx = |a: u32, code: u16, x: u32| {
         eval(&[i(LDX | IMM, 0, 0, x), i(LD | IMM, 0, 0, a), i(code | X, 0, 0, 0), i(RET | A, 0, 0, 0)])
     };
@@ -173,9 +167,8 @@ fn alu_ops_are_32_bit() {
 
 #[test]
 fn jumps_ld_st_misc() {
-    let jmp = |code: u16, a: u32, k: u32| {
-        eval(&[i(LD | IMM, 0, 0, a), i(JMP | code | K, 0, 1, k), ret(1), ret(2)])
-    };
+    let jmp =
+        |code: u16, a: u32, k: u32| eval(&[i(LD | IMM, 0, 0, a), i(JMP | code | K, 0, 1, k), ret(1), ret(2)]);
     assert_eq!(jmp(JEQ, 5, 5), 1);
     assert_eq!(jmp(JEQ, 5, 6), 2);
     assert_eq!(jmp(JGT, 6, 5), 1);
@@ -250,7 +243,16 @@ fn precedence_over_a_chain() {
 
 #[test]
 fn action_avail_and_flags() {
-    for r in [RET_KILL_PROCESS, RET_KILL_THREAD, RET_TRAP, RET_ERRNO, RET_USER_NOTIF, RET_TRACE, RET_LOG, RET_ALLOW] {
+    for r in [
+        RET_KILL_PROCESS,
+        RET_KILL_THREAD,
+        RET_TRAP,
+        RET_ERRNO,
+        RET_USER_NOTIF,
+        RET_TRACE,
+        RET_LOG,
+        RET_ALLOW,
+    ] {
         assert_eq!(Action::available(r), Ok(()));
     }
     assert_eq!(Action::available(RET_ERRNO | 1), Err(Errno::EOPNOTSUPP));
@@ -343,7 +345,12 @@ fn any_insn() -> impl Strategy<Value = Insn> {
         RET | K,
         RET | A,
     ];
-    (prop_oneof![proptest::sample::select(codes), any::<u16>()], any::<u8>(), any::<u8>(), prop_oneof![0u32..80, any::<u32>()])
+    (
+        prop_oneof![proptest::sample::select(codes), any::<u16>()],
+        any::<u8>(),
+        any::<u8>(),
+        prop_oneof![0u32..80, any::<u32>()],
+    )
         .prop_map(|(c, jt, jf, k)| Insn::new(c, jt % 8, jf % 8, k))
 }
 
@@ -355,10 +362,10 @@ proptest! {
         let _ = bpf::run(&prog, &d.words());
         let mut v = prog.clone();
         if prepare(&mut v).is_ok() {
-            let f = Filter::attach(None, v, false).unwrap();
-            let _ = f.run(&d);
             // a checked program ends with a RET within its length
             prop_assert!(v.last().is_some_and(|l| l.code & 0x07 == RET));
+            let f = Filter::attach(None, v, false).unwrap();
+            let _ = f.run(&d);
         }
     }
 }
