@@ -23,7 +23,8 @@ pub const TRACE_BIT: u8 = 0x80;
 
 /// Serializes the changes of seccomp states (a thread's own attach and
 /// another thread's TSYNC: Linux's siglock), taken before the table lock.
-static CHANGE: spin::Mutex<()> = spin::Mutex::new(());
+static CHANGE: crate::lockorder::Ranked<()> =
+    crate::lockorder::Ranked::new(crate::lockorder::LockClass::Seccomp, "seccomp::CHANGE", ());
 
 /// What the entry hook decided.
 pub enum Entry {
