@@ -48,8 +48,8 @@ pub fn syscall(t: &mut UThread, nr: u64) -> (Flow, Option<SysResult>) {
     }
 }
 
-/// The thread's cached state, again from its record (thread start, a
-/// TSYNC seen at signal time).
+/// The thread's cached state, again from its record (a TSYNC seen at
+/// signal time).
 pub fn refresh(t: &mut UThread) {
     let Some(s) = table().with_thread(t.tid, |th| {
         let s = &th.ext().seccomp;
@@ -68,7 +68,8 @@ pub fn stale(t: &UThread, ext: &crate::proc::ThreadExt) -> bool {
     !ext.seccomp.same(&t.seccomp)
 }
 
-fn set_cached(t: &mut UThread, s: State) {
+/// Sets the thread's cached state and its entry bit.
+pub fn set_cached(t: &mut UThread, s: State) {
     if s.mode != ::seccomp::MODE_DISABLED {
         t.trace |= TRACE_BIT;
     } else {

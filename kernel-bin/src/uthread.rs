@@ -491,8 +491,10 @@ fn kernel_tick(t: &UThread, cpu_tick: &mut u64) {
 fn start(tid: Pid) -> Option<(UThread, u64, bool)> {
     // the record keeps a shell (the registers, no FPU image): the image
     // moves here rather than being copied
-    let (ctx, serial, rseq) =
-        table().with_thread(tid, |t| (t.context_mut().take(), t.serial(), t.ext().rseq))?;
+    // (the seccomp state in the same look: a clone of no chain is free)
+    let (ctx, serial, rseq, seccomp) = table().with_thread(tid, |t| {
+        (t.context_mut().take(), t.serial(), t.ext().rseq, t.ext().seccomp.clone())
+    })?;
     let pid = table().tgid(tid)?;
     let vm = table().with_process(pid, |p| p.vm().cloned()).flatten()?;
     let root = vm.lock().page_table().root().start_address().as_u64();
@@ -533,7 +535,9 @@ fn start(tid: Pid) -> Option<(UThread, u64, bool)> {
         crate::vdso::join_timens(&t.vm, true);
     }
     crate::ptrace::refresh(&mut t);
-    crate::seccomp::refresh(&mut t);
+    if seccomp.mode != ::seccomp::MODE_DISABLED {
+        crate::seccomp::set_cached(&mut t, seccomp);
+    }
     if t.trace & crate::ptrace::MASK != 0 && deliver_signals(&mut t, None) == Flow::Exit {
         // an auto-attached child stops (SIGSTOP, or a seized trap) before
         // its first instruction

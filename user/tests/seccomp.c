@@ -94,9 +94,9 @@ __attribute__((constructor)) static void helper_mode(void) {
 KT_CASE(get_seccomp_disabled) {
     KT_SYS_RET(prctl(PR_GET_SECCOMP_, 0, 0, 0, 0), 0);
     char v[64];
-    KT_TRUE(status_line("Seccomp:", v, sizeof v) > 0);
+    KT_TRUE(status_line("Seccomp:", v, sizeof v) > 0, "no Seccomp: line");
     KT_EQ(strcmp(v, "0"), 0);
-    KT_TRUE(status_line("Seccomp_filters:", v, sizeof v) > 0);
+    KT_TRUE(status_line("Seccomp_filters:", v, sizeof v) > 0, "no Seccomp_filters: line");
     KT_EQ(strcmp(v, "0"), 0);
 }
 
