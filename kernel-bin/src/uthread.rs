@@ -492,9 +492,8 @@ fn start(tid: Pid) -> Option<(UThread, u64, bool)> {
     // the record keeps a shell (the registers, no FPU image): the image
     // moves here rather than being copied
     // (the seccomp state in the same look: a clone of no chain is free)
-    let (ctx, serial, rseq, seccomp) = table().with_thread(tid, |t| {
-        (t.context_mut().take(), t.serial(), t.ext().rseq, t.ext().seccomp.clone())
-    })?;
+    let (ctx, serial, rseq, seccomp) = table()
+        .with_thread(tid, |t| (t.context_mut().take(), t.serial(), t.ext().rseq, t.ext().seccomp.clone()))?;
     let pid = table().tgid(tid)?;
     let vm = table().with_process(pid, |p| p.vm().cloned()).flatten()?;
     let root = vm.lock().page_table().root().start_address().as_u64();
