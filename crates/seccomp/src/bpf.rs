@@ -414,3 +414,29 @@ pub fn run(prog: &[Insn], data: &[u32; 16]) -> u32 {
     }
     0
 }
+
+/// The length of a checked program as Linux counts it for the chain
+/// limit: after `bpf_convert_filter()`'s translation to eBPF (3
+/// prologue instructions; 2 per RET; 5 for a DIV by X; a conditional jump
+/// 1, plus 1 when a K operand is negative as an `int` (moved to a
+/// register), plus 1 when neither branch falls through to the next
+/// instruction and the test cannot be inverted; 1 for the rest).
+pub fn linux_len(prog: &[Insn]) -> u32 {
+    let mut n: u32 = 3;
+    for f in prog {
+        let c = f.code;
+        n += if c & 0x07 == RET {
+            2
+        } else if c == ALU | DIV | X || c == ALU | MOD | X {
+            5
+        } else if is_cond_jump(c) {
+            let imm = u32::from(c & X == 0 && (f.k as i32) < 0);
+            let invertible = matches!(c & 0xf0, JEQ | JGT | JGE);
+            let jumps = if f.jf == 0 || f.jt == 0 && invertible { 1 } else { 2 };
+            imm + jumps
+        } else {
+            1
+        };
+    }
+    n
+}

@@ -98,8 +98,8 @@ pub const RET_DATA: u32 = 0x0000_ffff;
 pub const AUDIT_ARCH_X86_64: u32 = 0xc000_003e;
 /// `__X32_SYSCALL_BIT`.
 pub const X32_SYSCALL_BIT: u32 = 0x4000_0000;
-/// `MAX_INSNS_PER_PATH`: a chain's instructions, each earlier filter
-/// counted with 4 more ((1 << 18) / `sizeof(struct sock_filter)`).
+/// `MAX_INSNS_PER_PATH`: a chain's instructions (as translated to eBPF:
+/// [`bpf::linux_len`]), each earlier filter counted with 4 more ((1 << 18) / `sizeof(struct sock_filter)`).
 pub const MAX_INSNS_PER_PATH: u32 = (1 << 18) / bpf::Insn::SIZE as u32;
 /// What each earlier filter adds to a chain's count (Linux's "4 instr
 /// penalty").
@@ -211,7 +211,7 @@ pub struct Filter {
     prev: Option<Arc<Filter>>,
     log: bool,
     /// This chain's instructions as Linux counts them for the next
-    /// attach: each filter's length plus 4.
+    /// attach: each filter's translated length ([`bpf::linux_len`]) plus 4.
     total: u32,
     /// The filters in this chain (`Seccomp_filters:`).
     count: u32,
@@ -227,7 +227,7 @@ impl Filter {
         if prog.is_empty() || prog.len() > bpf::MAXINSNS {
             return Err(Errno::EINVAL);
         }
-        let len = prog.len() as u32;
+        let len = bpf::linux_len(&prog);
         let before = prev.map_or(0, |p| p.total);
         if len + before > MAX_INSNS_PER_PATH {
             return Err(Errno::ENOMEM);

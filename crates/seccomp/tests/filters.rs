@@ -268,33 +268,34 @@ fn action_avail_and_flags() {
 
 #[test]
 fn chain_limit_counts_four_per_filter() {
-    // 32768 instructions a path: 8 filters of 4092 + 4 penalties each
-    // leave 32768 - 8 * 4096 = 0 room
+    // Linux counts the eBPF translation: 3 + 2 per RET
     let big = vec![ret(RET_ALLOW); MAXINSNS - 4];
+    assert_eq!(linux_len(&big), 3 + 2 * 4092);
+    // 4 filters of 8187 + 4 = 32764 of the 32768; a fifth does not fit
     let mut f: Option<Arc<Filter>> = None;
-    for _ in 0..8 {
+    for _ in 0..4 {
         f = Some(Filter::attach(f.as_ref(), big.clone(), false).unwrap());
     }
+    assert_eq!(Filter::attach(f.as_ref(), big.clone(), false).unwrap_err(), Errno::ENOMEM);
     assert_eq!(Filter::attach(f.as_ref(), vec![ret(RET_ALLOW)], false).unwrap_err(), Errno::ENOMEM);
-    // one short of that: 7 filters (7 * 4096 = 28672) plus 4096 fits exactly
-    let mut g: Option<Arc<Filter>> = None;
-    for _ in 0..7 {
-        g = Some(Filter::attach(g.as_ref(), big.clone(), false).unwrap());
-    }
-    let full = vec![ret(RET_ALLOW); MAXINSNS];
-    let g = Filter::attach(g.as_ref(), full, false).unwrap();
-    assert_eq!(g.count(), 8);
-    assert_eq!(Filter::attach(Some(&g), vec![ret(RET_ALLOW)], false).unwrap_err(), Errno::ENOMEM);
-    // the longest chain of one-instruction filters: 32768 / 5 = 6553 + 1
+    assert_eq!(f.as_ref().unwrap().count(), 4);
+    // the longest chain of one-instruction filters: 5 + 9 (n - 1) <= 32768
     let mut h: Option<Arc<Filter>> = None;
     let mut n = 0;
     while let Ok(x) = Filter::attach(h.as_ref(), vec![ret(RET_ALLOW)], false) {
         h = Some(x);
         n += 1;
     }
-    assert_eq!(n, 6554);
+    assert_eq!(n, 3641);
     // and it drops without a deep recursion
     drop(h);
+    // jumps: fall-through false 1, invertible 1, both taken 2, negative K +1
+    assert_eq!(linux_len(&[i(JMP | JEQ | K, 1, 0, 5)]), 4);
+    assert_eq!(linux_len(&[i(JMP | JEQ | K, 0, 1, 5)]), 4);
+    assert_eq!(linux_len(&[i(JMP | JSET | K, 0, 1, 5)]), 5);
+    assert_eq!(linux_len(&[i(JMP | JEQ | K, 1, 2, 5)]), 5);
+    assert_eq!(linux_len(&[i(JMP | JEQ | K, 1, 0, 0x8000_0000)]), 5);
+    assert_eq!(linux_len(&[i(ALU | DIV | X, 0, 0, 0)]), 8);
 }
 
 #[test]
