@@ -77,6 +77,9 @@ pub enum LockClass {
     /// leaf (taken alone or under `Mounts`, never with the process table's
     /// lock held).
     Cgroups,
+    /// `seccomp::CHANGE`: the seccomp states' changes (an attach, a
+    /// TSYNC); taken alone (the process table's lock, not Ranked, inside).
+    Seccomp,
 }
 
 #[cfg(debug_assertions)]
@@ -213,7 +216,7 @@ pub fn check_switch() {
 
 /// Every class, in order (the power-off wait line names them); its length
 /// is the last class's number, so a class added at the end must be listed.
-const ALL_CLASSES: [LockClass; LockClass::Cgroups as usize] = [
+const ALL_CLASSES: [LockClass; LockClass::Seccomp as usize] = [
     LockClass::ExecCache,
     LockClass::Mounts,
     LockClass::Shm,
@@ -234,6 +237,7 @@ const ALL_CLASSES: [LockClass; LockClass::Cgroups as usize] = [
     LockClass::MqUsers,
     LockClass::UringTimed,
     LockClass::Cgroups,
+    LockClass::Seccomp,
 ];
 
 /// The power-off `locks:` line: per lock site with waits since boot
@@ -294,6 +298,7 @@ impl LockClass {
             LockClass::MqUsers => "MqUsers",
             LockClass::UringTimed => "UringTimed",
             LockClass::Cgroups => "Cgroups",
+            LockClass::Seccomp => "Seccomp",
         }
     }
 }

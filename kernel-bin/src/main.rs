@@ -76,6 +76,8 @@ mod rseq;
 #[cfg(target_os = "none")]
 mod sched;
 #[cfg(target_os = "none")]
+mod seccomp;
+#[cfg(target_os = "none")]
 mod signalfd;
 #[cfg(target_os = "none")]
 mod syscall;

@@ -79,6 +79,10 @@ pub struct ThreadExt {
     /// holds for (`crate::cgroup::freezing_cached`): generation << 1 |
     /// freezing. A clone's is none (looked up at its first look).
     pub freeze_cache: core::sync::atomic::AtomicU64,
+    /// Its seccomp mode and filter chain (`crate::seccomp`): clone copies
+    /// it (the chain shared by reference), exec keeps it, TSYNC writes
+    /// it; the thread caches it in its `UThread`.
+    pub seccomp: ::seccomp::State,
 }
 
 impl process::seams::RecordExt for ThreadExt {
@@ -99,6 +103,7 @@ impl process::seams::RecordExt for ThreadExt {
             rseq: if flags.contains(process::clone::CloneFlags::VM) { None } else { self.rseq },
             cgroup_pid: None,
             freeze_cache: core::sync::atomic::AtomicU64::new(0),
+            seccomp: self.seccomp.clone(),
         })
     }
 

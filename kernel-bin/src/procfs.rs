@@ -2207,6 +2207,10 @@ fn process_file(pid: Pid, tid: Pid, name: &str, ns: &process::ns::PidNsRef) -> R
                 .with_signals(status_signals(pid, tid, creds.uid))
                 .with_cap_bounding(table().with_process(pid, |p| p.cap_bset()).unwrap_or(0))
                 .with_no_new_privs(table().with_thread(tid, |th| th.no_new_privs()).unwrap_or(false))
+                .with_seccomp(
+                    table().with_thread(tid, |th| th.ext().seccomp.mode).unwrap_or(0),
+                    table().with_thread(tid, |th| th.ext().seccomp.filters()).unwrap_or(0),
+                )
                 .with_cpus_allowed(cpus, crate::sched::nr_cpus())
                 .with_switches(switches.0, switches.1);
             if nested {

@@ -22,6 +22,8 @@ pub const TRACED: u8 = 1;
 pub const SYSCALL: u8 = 2;
 /// Single-stepping (the trap flag is set).
 pub const STEP: u8 = 4;
+/// The ptrace bits of `UThread::trace` (the others: `seccomp::TRACE_BIT`).
+pub const MASK: u8 = TRACED | SYSCALL | STEP;
 const TF: u64 = 0x100;
 const ENOSYS: u64 = (-38i64) as u64;
 /// `sizeof(struct user_regs_struct)`.
@@ -67,7 +69,7 @@ fn trace_bits(tid: Pid, r: Option<Resume>) -> u8 {
 }
 
 fn apply_resume(t: &mut UThread, r: Option<Resume>) {
-    t.trace = trace_bits(t.tid, r);
+    t.trace = trace_bits(t.tid, r) | t.trace & !MASK;
     if t.trace & STEP != 0 {
         t.ctx.regs.rflags |= TF;
     } else {
@@ -80,10 +82,10 @@ fn apply_resume(t: &mut UThread, r: Option<Resume>) {
 /// changed (an attach or detach seen at signal time).
 pub fn refresh(t: &mut UThread) {
     let traced = table().with_thread_trace(t.tid, |_| ()).is_some();
-    if !traced && t.trace != 0 {
+    if !traced && t.trace & MASK != 0 {
         apply_resume(t, None);
-    } else if traced && t.trace == 0 {
-        t.trace = TRACED;
+    } else if traced && t.trace & MASK == 0 {
+        t.trace |= TRACED;
     }
 }
 
@@ -231,8 +233,21 @@ pub fn syscall(t: &mut UThread, nr_in: u64) -> (Flow, Option<SysResult>) {
             return (Flow::Continue, None);
         }
     }
+    // seccomp after the entry stop, on the call as the tracer left it
+    let mut n = n;
+    let mut skip = None;
+    if t.trace & crate::seccomp::TRACE_BIT != 0 && n != u64::MAX {
+        match crate::seccomp::filter(t, n, false) {
+            crate::seccomp::Entry::Run(m) => n = m,
+            crate::seccomp::Entry::Skip(flow) => skip = Some(flow),
+        }
+    }
     let old_tid = t.tid;
-    let (flow, result) = if n == u64::MAX { (Flow::Continue, None) } else { crate::syscall::dispatch(t, n) };
+    let (flow, result) = match skip {
+        Some(flow) => (flow, None),
+        None if n == u64::MAX => (Flow::Continue, None),
+        None => crate::syscall::dispatch(t, n),
+    };
     if flow == Flow::Exit {
         return (flow, result);
     }
@@ -247,7 +262,8 @@ pub fn syscall(t: &mut UThread, nr_in: u64) -> (Flow, Option<SysResult>) {
             apply_resume(t, Some(r));
         }
     }
-    if matches!(n as usize, nr::EXECVE | nr::EXECVEAT) && matches!(result, Some(Ok(_))) && t.trace != 0 {
+    if matches!(n as usize, nr::EXECVE | nr::EXECVEAT) && matches!(result, Some(Ok(_))) && t.trace & MASK != 0
+    {
         if options.contains(Options::TRACEEXEC) {
             if event(t, pt::EVENT_EXEC, u64::from(old_tid)) == Outcome::Killed {
                 return (Flow::Continue, result);
@@ -266,6 +282,33 @@ pub fn syscall(t: &mut UThread, nr_in: u64) -> (Flow, Option<SysResult>) {
         }
     }
     (flow, result)
+}
+
+/// What a `SECCOMP_RET_TRACE` stop came to.
+pub enum SeccompStop {
+    /// Not traced with PTRACE_O_TRACESECCOMP: the call fails with ENOSYS.
+    NoTracer,
+    /// The thread must die (the call is skipped).
+    Killed,
+    /// The call's number as the tracer left it (`u64::MAX`: skip it).
+    Nr(u64),
+}
+
+/// A filter's `SECCOMP_RET_TRACE`: the PTRACE_EVENT_SECCOMP stop with the
+/// filter's data as the message, when the tracer asked for it.
+pub fn seccomp_stop(t: &mut UThread, data: u16) -> SeccompStop {
+    if t.trace & TRACED == 0 {
+        return SeccompStop::NoTracer;
+    }
+    let Some((options, _)) = table().ptrace_options(t.pid) else { return SeccompStop::NoTracer };
+    if !options.contains(Options::TRACESECCOMP) {
+        return SeccompStop::NoTracer;
+    }
+    match event(t, pt::EVENT_SECCOMP, u64::from(data)) {
+        Outcome::Killed => SeccompStop::Killed,
+        _ if uthread::must_die(t.tid) => SeccompStop::Killed,
+        _ => SeccompStop::Nr(table().with_thread_trace(t.tid, |l| l.syscall_nr).unwrap_or(u64::MAX)),
+    }
 }
 
 /// ptrace_report_syscall(): a signal given at a syscall stop is sent
@@ -537,7 +580,7 @@ pub fn sys_ptrace(t: &mut UThread, request: u64, pid: u64, addr: u64, data: u64)
     let pid = pid as i32;
     if request == req::TRACEME {
         table().ptrace_traceme(t.tid)?;
-        t.trace = TRACED;
+        t.trace |= TRACED;
         return Ok(0);
     }
     // find_get_task_by_vpid: a number of the caller's PID namespace (one

@@ -73,9 +73,15 @@ pub struct UThread {
     /// The thread's CPU-time account (charged on each entry into user mode
     /// and return from it; the scheduler charges switches).
     pub cpu: SharedCpu,
-    /// ptrace bits ([`crate::ptrace::TRACED`], `SYSCALL`, `STEP`): 0 keeps
-    /// the untraced fast paths; refreshed at signal time and by stops.
+    /// ptrace bits ([`crate::ptrace::TRACED`], `SYSCALL`, `STEP`) and
+    /// [`crate::seccomp::TRACE_BIT`]: 0 keeps the untraced, unfiltered
+    /// fast paths (the entry's one test); the ptrace bits are refreshed at
+    /// signal time and by stops.
     pub trace: u8,
+    /// Its seccomp mode and filter chain, cached from its record
+    /// (`proc::ThreadExt::seccomp`: at start, at its own changes, and at
+    /// signal time after another thread's TSYNC).
+    pub seccomp: ::seccomp::State,
     /// The thread's fd table, cached as its address space is, so an fd call
     /// takes no process-table lock and no reference count (Linux's
     /// `current->files`): a [`FileTableCache`], no owner (unshare and exec
@@ -385,7 +391,8 @@ fn run(tid: Pid) -> Option<(Pid, u64, Exit)> {
                 let (flow, result) = if t.trace == 0 {
                     syscall::dispatch(&mut t, nr)
                 } else {
-                    crate::ptrace::syscall(&mut t, nr)
+                    // ptrace stops or a seccomp mode: the slow entry
+                    crate::seccomp::syscall(&mut t, nr)
                 };
                 if let Some(Err(e)) = result
                     && e.is_restart()
@@ -454,7 +461,7 @@ fn run(tid: Pid) -> Option<(Pid, u64, Exit)> {
 #[cold]
 #[inline(never)]
 fn user_interrupt(t: &UThread, cpu_tick: &mut u64, ticks_unflushed: &mut u32) {
-    if t.trace != 0 {
+    if t.trace & crate::ptrace::MASK != 0 {
         // not in a system call (orig_rax -1 for the tracer)
         crate::ptrace::exception_entry(t);
     }
@@ -498,8 +505,9 @@ fn kernel_tick(t: &UThread, cpu_tick: &mut u64) {
 fn start(tid: Pid) -> Option<(UThread, u64, bool)> {
     // the record keeps a shell (the registers, no FPU image): the image
     // moves here rather than being copied
-    let (ctx, serial, rseq) =
-        table().with_thread(tid, |t| (t.context_mut().take(), t.serial(), t.ext().rseq))?;
+    // (the seccomp state in the same look: a clone of no chain is free)
+    let (ctx, serial, rseq, seccomp) = table()
+        .with_thread(tid, |t| (t.context_mut().take(), t.serial(), t.ext().rseq, t.ext().seccomp.clone()))?;
     let pid = table().tgid(tid)?;
     let vm = table().with_process(pid, |p| p.vm().cloned()).flatten()?;
     let root = vm.lock().page_table().root().start_address().as_u64();
@@ -517,6 +525,7 @@ fn start(tid: Pid) -> Option<(UThread, u64, bool)> {
         quiet_epoch: u64::MAX,
         cpu,
         trace: 0,
+        seccomp: ::seccomp::State::default(),
         files_cache: FileTableCache::none(),
         fs_cache: FsContextCache::none(),
         space,
@@ -539,14 +548,20 @@ fn start(tid: Pid) -> Option<(UThread, u64, bool)> {
         crate::vdso::join_timens(&t.vm, true);
     }
     crate::ptrace::refresh(&mut t);
-    if t.trace != 0 && deliver_signals(&mut t, None) == Flow::Exit {
+    if seccomp.mode != ::seccomp::MODE_DISABLED {
+        crate::seccomp::set_cached(&mut t, seccomp);
+    }
+    if t.trace & crate::ptrace::MASK != 0 && deliver_signals(&mut t, None) == Flow::Exit {
         // an auto-attached child stops (SIGSTOP, or a seized trap) before
         // its first instruction
         return Some((t, serial, true));
     }
     // cgroup_post_fork's JOBCTL_TRAP_FREEZE: a child made into (or
     // forked in) a freezing group freezes before its first instruction
-    if t.trace == 0 && crate::cgroup::freezing(pid) && deliver_signals(&mut t, None) == Flow::Exit {
+    if t.trace & crate::ptrace::MASK == 0
+        && crate::cgroup::freezing(pid)
+        && deliver_signals(&mut t, None) == Flow::Exit
+    {
         return Some((t, serial, true));
     }
     // a fork's child of a registered thread: its first way out writes the
@@ -625,7 +640,7 @@ pub fn must_die(tid: Pid) -> bool {
 fn exception(t: &mut UThread, vector: u8, error_code: u64, cr2: u64) -> Flow {
     use signal::siginfo::code;
     let rip = t.ctx.regs.rip;
-    if t.trace != 0 {
+    if t.trace & crate::ptrace::MASK != 0 {
         crate::ptrace::exception_entry(t);
     }
     let info = match vector {
@@ -694,9 +709,9 @@ fn exception(t: &mut UThread, vector: u8, error_code: u64, cr2: u64) -> Flow {
 
 /// A synchronous signal from a fault: run its handler now, or kill the
 /// process when it is blocked, ignored or defaulted (Linux's force_sig).
-fn force_signal(t: &mut UThread, info: SigInfo, fault: (u64, u64, u64)) -> Flow {
+pub(crate) fn force_signal(t: &mut UThread, info: SigInfo, fault: (u64, u64, u64)) -> Flow {
     let mut info = info;
-    if t.trace != 0 && info.signo != signal::SIGKILL {
+    if t.trace & crate::ptrace::MASK != 0 && info.signo != signal::SIGKILL {
         // the tracer sees the signal first (ptrace_signal)
         match crate::ptrace::signal_stop(t, info) {
             crate::ptrace::SignalStop::Deliver(i) => info = i,
@@ -733,9 +748,9 @@ pub fn force_sigsegv(t: &mut UThread, sig: Option<SigNum>) -> Flow {
 
 /// Ends the process with a fatal signal. No core file is written, so the
 /// status never carries the core bit (Linux sets it only after a dump).
-fn die(t: &mut UThread, sig: SigNum, _core_action: bool) -> Flow {
+pub(crate) fn die(t: &mut UThread, sig: SigNum, _core_action: bool) -> Flow {
     let status = ChildStatus::Killed { signal: sig.get(), core: false };
-    if t.trace != 0 {
+    if t.trace & crate::ptrace::MASK != 0 {
         crate::ptrace::exit_event(t, status.to_wait_status());
     }
     crate::itimer::forget(t.pid);
@@ -846,7 +861,12 @@ fn deliver_signals(t: &mut UThread, mut restart: Option<(u64, Errno)>) -> Flow {
     if removed() {
         return Flow::Exit;
     }
-    if nothing_due(t) && !crate::cgroup::freezing_cached(t.pid, t.tid) {
+    let (nothing, stale) = nothing_due(t);
+    if stale {
+        // another thread's TSYNC gave this one a new filter chain
+        crate::seccomp::refresh(t);
+    }
+    if nothing && !crate::cgroup::freezing_cached(t.pid, t.tid) {
         // the loop below would find nothing and set the quiet epoch
         if let Some((nr, e)) = restart.take() {
             restart_syscall(t, nr, signal::syscall_restart(e, None));
@@ -858,7 +878,11 @@ fn deliver_signals(t: &mut UThread, mut restart: Option<(u64, Errno)>) -> Flow {
         // get_signal()'s loop: the ptrace traps due come first, then a
         // stopped group (rejoined after a detach), then the signals
         crate::ptrace::refresh(t);
-        if t.trace != 0 {
+        if t.trace & crate::ptrace::MASK != 0 {
+            // (a traced thread skipped nothing_due's look)
+            crate::seccomp::refresh(t);
+        }
+        if t.trace & crate::ptrace::MASK != 0 {
             match crate::ptrace::jobctl(t) {
                 crate::ptrace::Outcome::Killed => return Flow::Continue,
                 crate::ptrace::Outcome::Resumed(_) => continue,
@@ -873,7 +897,7 @@ fn deliver_signals(t: &mut UThread, mut restart: Option<(u64, Errno)>) -> Flow {
             }
             continue;
         }
-        if t.trace == 0 && process_stopped(t.pid) && !must_die(t.tid) {
+        if t.trace & crate::ptrace::MASK == 0 && process_stopped(t.pid) && !must_die(t.tid) {
             if stopped_sleep(t) == Flow::Exit {
                 return Flow::Exit;
             }
@@ -882,7 +906,7 @@ fn deliver_signals(t: &mut UThread, mut restart: Option<(u64, Errno)>) -> Flow {
         let info = match dequeue(t) {
             Dequeued::Signal(info) => Some(info),
             // (the trap at the top of the loop)
-            Dequeued::TrapDue if t.trace != 0 => continue,
+            Dequeued::TrapDue if t.trace & crate::ptrace::MASK != 0 => continue,
             Dequeued::TrapDue | Dequeued::Nothing => None,
         };
         let Some(info) = info else {
@@ -895,7 +919,7 @@ fn deliver_signals(t: &mut UThread, mut restart: Option<(u64, Errno)>) -> Flow {
             return Flow::Continue;
         };
         let mut info = info;
-        if t.trace != 0 && info.signo != signal::SIGKILL {
+        if t.trace & crate::ptrace::MASK != 0 && info.signo != signal::SIGKILL {
             match crate::ptrace::signal_stop(t, info) {
                 crate::ptrace::SignalStop::Deliver(i) => info = i,
                 crate::ptrace::SignalStop::Discard => continue,
@@ -914,7 +938,9 @@ fn deliver_signals(t: &mut UThread, mut restart: Option<(u64, Errno)>) -> Flow {
             Delivery::Ignore => continue,
             Delivery::Terminate { core_dump } => return die(t, sig, core_dump),
             // a traced process's group stop makes its tracees trap
-            Delivery::Stop if t.trace != 0 || table().ptrace_options(t.pid).is_some() => {
+            Delivery::Stop
+                if t.trace & crate::ptrace::MASK != 0 || table().ptrace_options(t.pid).is_some() =>
+            {
                 // the trap comes at the top of the loop
                 crate::ptrace::group_stop(t, sig.get());
                 continue;
@@ -940,19 +966,24 @@ fn deliver_signals(t: &mut UThread, mut restart: Option<(u64, Errno)>) -> Flow {
 /// signal to another thread), under one table lock instead of the five
 /// looks of [`deliver_signals`]' loop: an untraced thread of a running
 /// process, not killed, no group exit, nothing it would act on queued.
-/// `false`: the loop decides (it may well find nothing either).
-fn nothing_due(t: &UThread) -> bool {
-    t.trace == 0
-        && table()
-            .with_thread_process(t.tid, t.pid, |th, p| {
-                !th.trace().attached
-                    && th.tgid() == t.pid
-                    && !matches!(p.state(), process::table::ProcState::Stopped(_))
-                    && !p.is_group_exiting()
-                    && !th.signals().pending().pending().contains(signal::SIGKILL)
-                    && !th.signals().has_deliverable(p.pending())
-            })
-            .unwrap_or(false)
+/// `false`: the loop decides (it may well find nothing either). Second:
+/// whether the record's seccomp state is not the cached one (another
+/// thread's TSYNC), seen under the same lock.
+fn nothing_due(t: &UThread) -> (bool, bool) {
+    if t.trace & crate::ptrace::MASK != 0 {
+        return (false, false);
+    }
+    table()
+        .with_thread_process(t.tid, t.pid, |th, p| {
+            let nothing = !th.trace().attached
+                && th.tgid() == t.pid
+                && !matches!(p.state(), process::table::ProcState::Stopped(_))
+                && !p.is_group_exiting()
+                && !th.signals().pending().pending().contains(signal::SIGKILL)
+                && !th.signals().has_deliverable(p.pending());
+            (nothing, crate::seccomp::stale(t, th.ext()))
+        })
+        .unwrap_or((false, false))
 }
 
 fn process_stopped(pid: Pid) -> bool {

@@ -1176,7 +1176,7 @@ static long gen_call(long nr, long a[6]) {
     case 298: a[0] = never_mapped(); break;                                     /* perf_event_open */
     case 300: a[0] = 0x7fff0000L; break;                                        /* fanotify_init: bad flags */
     case 301: a[0] = -1; a[1] = 0x7fff0000L; break;                             /* fanotify_mark */
-    case 317: a[0] = 3 + rn(100); break;                                        /* seccomp: no such operation */
+    case 317: a[0] = 4 + rn(100); break;                                        /* seccomp: no such operation */
     case 209: case 333: a[0] = rn(2) ? 0 : 0x7fffffffff00L; break;              /* io_submit, io_pgetevents: no context */
     case 425: a[0] = rn(2) ? 0 : 0x7fffffff; a[1] = never_mapped(); break;      /* io_uring_setup */
     case 426: case 427: a[0] = -1; break;                                       /* io_uring_enter, _register */

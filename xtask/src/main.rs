@@ -82,6 +82,7 @@ const PORTABLE_CRATES: &[&str] = &[
     "fs-table",
     "file-lock",
     "evfd",
+    "seccomp",
     "aio",
     "uring",
     "notify",

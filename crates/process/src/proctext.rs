@@ -322,6 +322,9 @@ pub struct StatusFields<'a> {
     pub cap_bounding: u64,
     /// `NoNewPrivs:`.
     pub no_new_privs: bool,
+    /// `Seccomp:` (0 disabled, 1 strict, 2 filter) and `Seccomp_filters:`
+    /// (the filters in the thread's chain).
+    pub seccomp: (u8, u32),
     /// `Cpus_allowed:` as a mask, and the number of CPU ids it is printed for.
     pub cpus_allowed: (u64, usize),
     /// `voluntary_ctxt_switches:` and `nonvoluntary_ctxt_switches:`.
@@ -494,6 +497,7 @@ impl<'a> StatusFields<'a> {
             signals: StatusSignals::default(),
             cap_bounding: 0,
             no_new_privs: false,
+            seccomp: (0, 0),
             cpus_allowed: (1, 1),
             switches: (0, 0),
             ns_pids: None,
@@ -528,6 +532,11 @@ impl<'a> StatusFields<'a> {
     /// With [`StatusFields::no_new_privs`].
     pub fn with_no_new_privs(mut self, on: bool) -> Self {
         self.no_new_privs = on;
+        self
+    }
+    /// With [`StatusFields::seccomp`].
+    pub fn with_seccomp(mut self, mode: u8, filters: u32) -> Self {
+        self.seccomp = (mode, filters);
         self
     }
     /// With [`StatusFields::cpus_allowed`]: `mask` over `ncpus` CPU ids.
@@ -614,7 +623,7 @@ pub fn status(s: &StatusFields<'_>) -> String {
          CoreDumping:\t0\nTHP_enabled:\t1\nThreads:\t{}\nSigQ:\t{}/{}\nSigPnd:\t{:016x}\n\
          ShdPnd:\t{:016x}\nSigBlk:\t{:016x}\nSigIgn:\t{:016x}\nSigCgt:\t{:016x}\nCapInh:\t{:016x}\n\
          CapPrm:\t{:016x}\nCapEff:\t{:016x}\nCapBnd:\t{:016x}\nCapAmb:\t{:016x}\nNoNewPrivs:\t{}\n\
-         Seccomp:\t0\nSeccomp_filters:\t0\nCpus_allowed:\t{}\nCpus_allowed_list:\t{}\n\
+         Seccomp:\t{}\nSeccomp_filters:\t{}\nCpus_allowed:\t{}\nCpus_allowed_list:\t{}\n\
          Mems_allowed:\t{}\nMems_allowed_list:\t0\nvoluntary_ctxt_switches:\t{}\n\
          nonvoluntary_ctxt_switches:\t{}\n",
         s.name,
@@ -661,6 +670,8 @@ pub fn status(s: &StatusFields<'_>) -> String {
         s.cap_bounding,
         c.cap_ambient,
         u8::from(s.no_new_privs),
+        s.seccomp.0,
+        s.seccomp.1,
         cpumask_hex(s.cpus_allowed.0, s.cpus_allowed.1),
         cpumask_list(s.cpus_allowed.0),
         mems,

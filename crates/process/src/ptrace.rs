@@ -143,6 +143,8 @@ pub const EVENT_EXEC: u32 = 4;
 pub const EVENT_VFORK_DONE: u32 = 5;
 /// PTRACE_EVENT_EXIT
 pub const EVENT_EXIT: u32 = 6;
+/// PTRACE_EVENT_SECCOMP (a filter's `SECCOMP_RET_TRACE`)
+pub const EVENT_SECCOMP: u32 = 7;
 /// PTRACE_EVENT_STOP (group stops and PTRACE_INTERRUPT of a seized tracee)
 pub const EVENT_STOP: u32 = 128;
 /// `ptrace_message` at a syscall-entry stop.

@@ -593,6 +593,18 @@ impl SigInfo {
         SigInfo { signo: sig, errno: 0, code, fields: SigFields::Fault { addr } }
     }
 
+    /// seccomp's SIGSYS (`SYS_SECCOMP`, Linux's `seccomp_init_siginfo`):
+    /// the address after the call's instruction, its number, its
+    /// `AUDIT_ARCH_*` and the filter's data as `si_errno`.
+    pub const fn seccomp(call_addr: u64, syscall: i32, arch: u32, data: i32) -> SigInfo {
+        SigInfo {
+            signo: SIGSYS,
+            errno: data,
+            code: SYS_SECCOMP,
+            fields: SigFields::Sys { call_addr, syscall, arch },
+        }
+    }
+
     /// A POSIX timer expiry (`SI_TIMER`).
     pub const fn timer(sig: SigNum, tid: i32, overrun: i32, value: u64) -> SigInfo {
         SigInfo { signo: sig, errno: 0, code: SI_TIMER, fields: SigFields::Timer { tid, overrun, value } }

@@ -262,6 +262,7 @@ pub fn dispatch(t: &mut UThread, n: u64) -> (Flow, Option<SysResult>) {
         nr::RESTART_SYSCALL => Err(Errno::EINTR),
         nr::SET_ROBUST_LIST => table().set_robust_list(t.tid, a.raw(0), a.len(1) as u64).map(|_| 0),
         nr::ARCH_PRCTL => task::arch_prctl(t, a.int(0), a.raw(1)),
+        nr::SECCOMP => crate::seccomp::sys_seccomp(t, a.uint(0), a.uint(1), a.raw(2)),
         nr::PRCTL => task::prctl(t, a.int(0), [a.raw(1), a.raw(2), a.raw(3), a.raw(4)]),
         nr::CLONE => task::clone(t, a.raw(0), a.raw(1), a.ptr(2), a.ptr(3), a.raw(4)),
         nr::CLONE3 => task::clone3(t, a.ptr(0), a.len(1)),

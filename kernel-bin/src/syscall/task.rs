@@ -142,6 +142,8 @@ const PR_SET_TIMERSLACK: i32 = 29;
 const PR_GET_TIMERSLACK: i32 = 30;
 const PR_SET_CHILD_SUBREAPER: i32 = 36;
 const PR_GET_CHILD_SUBREAPER: i32 = 37;
+const PR_GET_SECCOMP: i32 = 21;
+const PR_SET_SECCOMP: i32 = 22;
 const PR_SET_NO_NEW_PRIVS: i32 = 38;
 const PR_GET_NO_NEW_PRIVS: i32 = 39;
 const PR_CAP_AMBIENT: i32 = 47;
@@ -244,6 +246,8 @@ pub fn prctl(t: &mut UThread, option: i32, [arg2, arg3, arg4, arg5]: [u64; 4]) -
         PR_GET_TIMERSLACK => {
             table().with_thread(t.tid, |th| th.timer_slack_ns() as isize).ok_or(Errno::ESRCH)
         }
+        PR_GET_SECCOMP => crate::seccomp::prctl_get(t),
+        PR_SET_SECCOMP => crate::seccomp::prctl_set(t, arg2, arg3),
         PR_SET_NO_NEW_PRIVS => {
             // it can only be set, and stays
             if arg2 != 1 || arg3 != 0 || arg4 != 0 || arg5 != 0 {
