@@ -181,8 +181,14 @@ pub fn charge(pid: Pid, thread: bool, new_ns: bool, into: Option<&dyn vfs::File>
                         return Err(Errno::EACCES);
                     }
                 }
+                // cgroup_procs_write_permission's namespace check, as for
+                // a cgroup.procs write: only with nsdelegate; a removed
+                // namespace root has nothing inside (Linux keeps it
+                // referenced, dying, with no live descendant)
                 let nsr = ns_root(ns_raw);
-                if s.h.exists(nsr) && (!s.h.is_descendant(src, nsr) || !s.h.is_descendant(to, nsr)) {
+                if s.ns_delegate
+                    && (!s.h.exists(nsr) || !s.h.is_descendant(src, nsr) || !s.h.is_descendant(to, nsr))
+                {
                     return Err(Errno::ENOENT);
                 }
                 s.h.charge_fork_into(pid, to, thread)
@@ -876,11 +882,11 @@ impl CgFile {
                 return Err(Errno::EACCES);
             }
             // nsdelegate: both groups must be in the opener's namespace
+            // (a removed namespace root has nothing inside: ENOENT)
             let nsr = ns_root(self.opener_ns);
             if s.ns_delegate
                 && self.opener_ns != 0
-                && s.h.exists(nsr)
-                && (!s.h.is_descendant(src, nsr) || !s.h.is_descendant(self.g, nsr))
+                && (!s.h.exists(nsr) || !s.h.is_descendant(src, nsr) || !s.h.is_descendant(self.g, nsr))
             {
                 return Err(Errno::ENOENT);
             }
