@@ -883,7 +883,10 @@ pub fn forget_mount(ns: u64, root: &Arc<Inode>, covered: &Arc<Inode>) -> bool {
         });
         (gone, !t.iter().any(|m| Arc::ptr_eq(&m.root, root)))
     };
-    touch(ns);
+    // a mountinfo event only for a real change (Linux's ns->event)
+    if !gone.0.is_empty() {
+        touch(ns);
+    }
     gone.1
 }
 
