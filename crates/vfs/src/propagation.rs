@@ -405,11 +405,11 @@ pub fn change(t: &mut dyn Table, groups: &mut Groups, which: &[usize], kind: Kin
         let mut next = ids.iter();
         for &i in which {
             let mut p = t.prop(i);
-            if p.group == 0 {
-                if let Some(&id) = next.next() {
-                    p.group = id;
-                    groups.join(id);
-                }
+            if p.group == 0
+                && let Some(&id) = next.next()
+            {
+                p.group = id;
+                groups.join(id);
             }
             p.unbindable = false;
             t.set_prop(i, p);
