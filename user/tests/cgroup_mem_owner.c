@@ -34,6 +34,9 @@ __attribute__((constructor)) static void exec_toucher(void) {
 static void setup(void) {
     KT_SYS_OK(mount_cg());
     KT_SYS_OK(write_text(CG "/cgroup.subtree_control", "+memory"));
+    /* a failed case's groups */
+    rmdir(CG "/a");
+    rmdir(CG "/b");
     KT_SYS_OK(mkdir(CG "/a", 0755));
     KT_SYS_OK(mkdir(CG "/b", 0755));
 }
