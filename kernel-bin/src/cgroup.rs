@@ -181,8 +181,14 @@ pub fn charge(pid: Pid, thread: bool, new_ns: bool, into: Option<&dyn vfs::File>
                         return Err(Errno::EACCES);
                     }
                 }
+                // cgroup_procs_write_permission's namespace check, as for
+                // a cgroup.procs write: only with nsdelegate; a removed
+                // namespace root has nothing inside (Linux keeps it
+                // referenced, dying, with no live descendant)
                 let nsr = ns_root(ns_raw);
-                if s.h.exists(nsr) && (!s.h.is_descendant(src, nsr) || !s.h.is_descendant(to, nsr)) {
+                if s.ns_delegate
+                    && (!s.h.exists(nsr) || !s.h.is_descendant(src, nsr) || !s.h.is_descendant(to, nsr))
+                {
                     return Err(Errno::ENOENT);
                 }
                 s.h.charge_fork_into(pid, to, thread)
@@ -224,16 +230,19 @@ pub fn created(c: &Charge, tid: Pid) {
     }
     if !c.thread {
         mark_counted(pid);
-        // its address space charges its group from now on (a vfork or
-        // CLONE_VM child shares its parent's, which keeps the parent's
-        // group: Linux's mm owner)
+        // a fork's copy is its own (Linux's mm->owner) and charges its
+        // group from now on; a vfork or CLONE_VM child shares its
+        // parent's, which keeps its owner and the owner's group
         let counters = with(|s| s.h.mem_counters(s.h.group_of(pid)));
-        if let (Some(counters), Some(vm)) =
-            (counters, table().with_process(pid, |p| p.vm().cloned()).flatten())
-        {
+        if let Some(vm) = table().with_process(pid, |p| p.vm().cloned()).flatten() {
             let mut v = vm.lock();
-            if v.charge_sink().is_none() {
-                v.set_charge(Some(counters as Arc<dyn vm::MemCharge>));
+            if v.owner() == 0 {
+                v.set_owner(u64::from(pid));
+                if v.charge_sink().is_none()
+                    && let Some(counters) = counters
+                {
+                    v.set_charge(Some(counters as Arc<dyn vm::MemCharge>));
+                }
             }
         }
     }
@@ -281,16 +290,35 @@ fn mark_counted(pid: Pid) {
     }
 }
 
+/// The memory counters of process `pid`'s group (none without the memory
+/// controller there): where an address space it owns charges.
+pub fn mem_sink(pid: Pid) -> Option<Arc<dyn vm::MemCharge>> {
+    with(|s| s.h.mem_counters(s.h.group_of(pid))).map(|c| c as Arc<dyn vm::MemCharge>)
+}
+
 /// Process `pid`'s address space charges the memory counters of the group
-/// it is in now (after a move: what it charged before stays there).
-fn recharge(pid: Pid) {
-    let counters = with(|s| s.h.mem_counters(s.h.group_of(pid)));
-    if let (Some(counters), Some(vm)) = (counters, table().with_process(pid, |p| p.vm().cloned()).flatten()) {
-        let sink: Arc<dyn vm::MemCharge> = counters;
-        let mut v = vm.lock();
-        if v.charge_sink().is_none_or(|old| !Arc::ptr_eq(old, &sink)) {
-            v.set_charge(Some(sink));
+/// it is in now (after a move or an exec: what it charged before stays
+/// there), when it owns that address space (Linux charges `mm->owner`'s
+/// memcg): a vfork or CLONE_VM child sharing its parent's changes nothing.
+/// An address space whose owner is gone or has another one now (exec'd)
+/// passes to `pid` (Linux's mm_update_next_owner, here at the move).
+pub fn recharge(pid: Pid) {
+    let Some(vm) = table().with_process(pid, |p| p.vm().cloned()).flatten() else { return };
+    let me = u64::from(pid);
+    let owner = vm.lock().owner();
+    if owner != 0 && owner != me {
+        let shared = u32::try_from(owner)
+            .ok()
+            .and_then(|o| table().with_process(o, |p| p.vm().is_some_and(|v| Arc::ptr_eq(v, &vm))));
+        if shared == Some(true) {
+            return;
         }
+    }
+    let Some(sink) = mem_sink(pid) else { return };
+    let mut v = vm.lock();
+    v.set_owner(me);
+    if v.charge_sink().is_none_or(|old| !Arc::ptr_eq(old, &sink)) {
+        v.set_charge(Some(sink));
     }
 }
 
@@ -854,11 +882,11 @@ impl CgFile {
                 return Err(Errno::EACCES);
             }
             // nsdelegate: both groups must be in the opener's namespace
+            // (a removed namespace root has nothing inside: ENOENT)
             let nsr = ns_root(self.opener_ns);
             if s.ns_delegate
                 && self.opener_ns != 0
-                && s.h.exists(nsr)
-                && (!s.h.is_descendant(src, nsr) || !s.h.is_descendant(self.g, nsr))
+                && (!s.h.exists(nsr) || !s.h.is_descendant(src, nsr) || !s.h.is_descendant(self.g, nsr))
             {
                 return Err(Errno::ENOENT);
             }

@@ -510,10 +510,19 @@ pub fn execve(t: &mut UThread, pathname: u64, argv: u64, envp: u64) -> Result<is
         .ok_or(Errno::ESRCH)?;
     let image = {
         let old = t.vm.clone();
+        // the new address space is the exec'ing process's (Linux's
+        // mm->owner) and charges its memory cgroup, not the group of the
+        // old one's owner (a vfork parent)
+        let (owner, sink) = (u64::from(t.pid), crate::cgroup::mem_sink(t.pid));
         // the old address space locked only to make the new one's empty
         // table: the loading has preemption points
         build(
-            &|| old.lock().fresh(),
+            &|| {
+                let mut v = old.lock().fresh()?;
+                v.set_owner(owner);
+                v.set_charge(sink.clone());
+                Ok(v)
+            },
             &Caller {
                 root: &root,
                 cwd: &cwd,
@@ -539,6 +548,8 @@ pub fn execve(t: &mut UThread, pathname: u64, argv: u64, envp: u64) -> Result<is
         }
     };
     crate::locks::exec_closed(t.pid, cloexec);
+    // a cgroup move since `mem_sink` above went to the old address space
+    crate::cgroup::recharge(t.pid);
     crate::syscall::mqueue::exec_closed(t.pid, mq_closing);
     // the old address space's AIO contexts end with it (exit_aio)
     crate::syscall::aio::exit_aio(t.pid);

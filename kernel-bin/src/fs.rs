@@ -557,7 +557,15 @@ fn attach(mut t: crate::lockorder::RankedGuard<'_, Table>, mut m: Mount) -> linu
         propagation::abandon(&mut tb.groups, plan, true);
         linux_abi::Errno::ENOMEM
     };
-    if made.try_reserve(plan.copies.len()).is_err() || spaces.try_reserve(plan.copies.len() + 1).is_err() {
+    // fs.mount-max's count per receiving namespace, reserved with the
+    // others: past the loop below a planned copy's group count is either
+    // given back there or carried by `made`, so no failure may come
+    // between them and `abandon` (which gives back every copy's count)
+    let mut counts: Vec<usize> = Vec::new();
+    if made.try_reserve(plan.copies.len()).is_err()
+        || spaces.try_reserve(plan.copies.len() + 1).is_err()
+        || counts.try_reserve(plan.copies.len() + 1).is_err()
+    {
         return Err(fail(tb, &plan));
     }
     spaces.push((m.ns, 0));
@@ -603,11 +611,8 @@ fn attach(mut t: crate::lockorder::RankedGuard<'_, Table>, mut m: Mount) -> linu
             });
         }
     }
-    // fs.mount-max in each receiving namespace (one pass over the table)
-    let mut counts: Vec<usize> = Vec::new();
-    if counts.try_reserve(spaces.len()).is_err() {
-        return Err(fail(tb, &plan));
-    }
+    // fs.mount-max in each receiving namespace (one pass over the table;
+    // within the capacity reserved above)
     counts.resize(spaces.len(), 0);
     for r in tb.list.iter() {
         if let Ok(k) = spaces.binary_search_by_key(&r.ns, |e| e.0) {
@@ -878,7 +883,10 @@ pub fn forget_mount(ns: u64, root: &Arc<Inode>, covered: &Arc<Inode>) -> bool {
         });
         (gone, !t.iter().any(|m| Arc::ptr_eq(&m.root, root)))
     };
-    touch(ns);
+    // a mountinfo event only for a real change (Linux's ns->event)
+    if !gone.0.is_empty() {
+        touch(ns);
+    }
     gone.1
 }
 

@@ -10,6 +10,7 @@
 
 #include <grp.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 
 static int delegatee(void) {
     KT_CHILD_CHECK(1, write_text(CG "/d/cgroup.procs", "0") == 0);
@@ -100,6 +101,54 @@ KT_CASE(nsdelegate_makes_namespaces_boundaries) {
     KT_EQ(kt_in_child(in_namespace_without), 0);
     KT_SYS_OK(write_text(CG "/n/cgroup.max.depth", "max"));
     KT_SYS_OK(rmdir(CG "/n/in"));
+    KT_SYS_OK(rmdir(CG "/n"));
+    umount_cg();
+}
+
+/* clone3(CLONE_INTO_CGROUP) from a cgroup namespace rooted at /n into the
+ * root group (its directory opened before the unshare): the namespace
+ * check is cgroup_procs_write_permission's, made only with nsdelegate
+ * (review41's finding 4): allowed without it, ENOENT with it. */
+static int clone_out_want;
+
+static int clone_out_of_namespace(void) {
+    KT_CHILD_CHECK(1, write_text(CG "/n/cgroup.procs", "0") == 0);
+    int dfd = open(CG, O_RDONLY | O_DIRECTORY);
+    KT_CHILD_CHECK(2, dfd >= 0);
+    KT_CHILD_CHECK(3, unshare(CLONE_NEWCGROUP) == 0);
+    struct kt_clone_args a;
+    memset(&a, 0, sizeof a);
+    a.flags = CLONE_INTO_CGROUP;
+    a.exit_signal = SIGCHLD;
+    a.cgroup = (uint64_t)(unsigned)dfd;
+    errno = 0;
+    pid_t c = (pid_t)syscall(SYS_clone3, &a, sizeof a);
+    if (c == 0) _exit(0);
+    if (clone_out_want == 0) {
+        KT_CHILD_CHECK(4, c > 0);
+        int st;
+        KT_CHILD_CHECK(5, waitpid(c, &st, 0) == c && WIFEXITED(st) && WEXITSTATUS(st) == 0);
+    } else {
+        KT_CHILD_CHECK(6, c == -1 && errno == clone_out_want);
+    }
+    /* the move by cgroup.procs answers the same */
+    errno = 0;
+    int r = write_text(CG "/cgroup.procs", "0");
+    KT_CHILD_CHECK(7, clone_out_want == 0 ? r == 0 : r == -1 && errno == clone_out_want);
+    return 0;
+}
+
+KT_CASE(clone_into_cgroup_checks_the_namespace_only_with_nsdelegate) {
+    KT_SYS_OK(mount_cg());
+    KT_SYS_OK(mkdir(CG "/n", 0755));
+    clone_out_want = 0;
+    KT_EQ(kt_in_child(clone_out_of_namespace), 0);
+    umount_cg();
+    KT_SYS_OK(mount("none", CG, "cgroup2", 0, "nsdelegate"));
+    clone_out_want = ENOENT;
+    KT_EQ(kt_in_child(clone_out_of_namespace), 0);
+    /* a mount from the initial namespace without it clears it */
+    KT_SYS_OK(mount_cg());
     KT_SYS_OK(rmdir(CG "/n"));
     umount_cg();
 }

@@ -173,6 +173,28 @@ KT_CASE(adjtimex_keeps_what_root_writes) {
     KT_EQ(tx.constant, 2);
 }
 
+/* review41's finding 6: maxerror and esterror are clamped to
+ * 0..NTP_PHASE_LIMIT (16 s) on write (6.1.104's stable backport) */
+KT_CASE(adjtimex_clamps_maxerror_and_esterror) {
+    struct timex tx = {.modes = ADJ_MAXERROR | ADJ_ESTERROR, .maxerror = -5, .esterror = 1L << 40};
+    KT_SYS_RET(adjtimex(&tx), TIME_ERROR);
+    tx = (struct timex){.modes = 0};
+    KT_SYS_RET(adjtimex(&tx), TIME_ERROR);
+    /* it grows by 500 us a second from 0 */
+    KT_TRUE(tx.maxerror >= 0 && tx.maxerror <= 1000, "maxerror %ld", tx.maxerror);
+    KT_EQ(tx.esterror, 16000000);
+    tx = (struct timex){.modes = ADJ_MAXERROR | ADJ_ESTERROR, .maxerror = 1L << 40, .esterror = -7};
+    KT_SYS_RET(adjtimex(&tx), TIME_ERROR);
+    tx = (struct timex){.modes = 0};
+    KT_SYS_RET(adjtimex(&tx), TIME_ERROR);
+    KT_EQ(tx.maxerror, 16000000);
+    KT_EQ(tx.esterror, 0);
+    /* back as at boot */
+    tx = (struct timex){.modes = ADJ_MAXERROR | ADJ_ESTERROR, .maxerror = 16000000, .esterror = 16000000};
+    KT_SYS_RET(adjtimex(&tx), TIME_ERROR);
+    KT_EQ(tx.esterror, 16000000);
+}
+
 #ifndef TCGETA
 #define TCGETA 0x5405
 #define TCSETA 0x5406
@@ -324,6 +346,40 @@ KT_CASE(io_uring_fadvise_and_madvise) {
     munmap(page, 4096);
     close(fd);
     unlink("/tmp/misc_uring");
+    ring_exit(&r);
+}
+
+/* review41's finding 5: SYNC_FILE_RANGE, FALLOCATE and FADVISE on a
+ * registered file (IOSQE_FIXED_FILE) run on it (opdef.c's needs_file) */
+KT_CASE(io_uring_fixed_file_sync_fallocate_fadvise) {
+    struct ring r;
+    KT_SYS_OK(ring_init(&r, 8, 0));
+    int fd = open("/tmp/misc_uring_fixed", O_RDWR | O_CREAT | O_TRUNC, 0644);
+    KT_SYS_OK(fd);
+    int fds[1] = {fd};
+    KT_SYS_RET(u_register(r.fd, REG_FILES, fds, 1), 0);
+    /* fallocate(mode 0, off 0, length 4096): addr is the length */
+    prep(&r, OP_FALLOCATE, 0, (void *)4096, 0, 0, 1)->flags = SQE_FIXED_FILE;
+    prep(&r, OP_SYNC_FILE_RANGE, 0, 0, 0, 0, 2)->flags = SQE_FIXED_FILE;
+    struct sqe *s = prep(&r, OP_FADVISE, 0, 0, 4096, 0, 3);
+    s->flags = SQE_FIXED_FILE;
+    s->op_flags = POSIX_FADV_WILLNEED;
+    /* an empty slot: EBADF */
+    prep(&r, OP_SYNC_FILE_RANGE, 5, 0, 0, 0, 4)->flags = SQE_FIXED_FILE;
+    KT_SYS_RET(submit(&r, 1), 1);
+    KT_SYS_RET(submit(&r, 3), 3);
+    struct cqe c[8];
+    int n = wait_reap(&r, 4, c, 8);
+    KT_EQ(n, 4);
+    KT_EQ(res_of(c, n, 1), 0);
+    KT_EQ(res_of(c, n, 2), 0);
+    KT_EQ(res_of(c, n, 3), 0);
+    KT_EQ(res_of(c, n, 4), -EBADF);
+    struct stat st;
+    KT_SYS_OK(fstat(fd, &st));
+    KT_EQ(st.st_size, 4096);
+    close(fd);
+    unlink("/tmp/misc_uring_fixed");
     ring_exit(&r);
 }
 

@@ -330,8 +330,11 @@ impl Stack {
         }
         match r.kind {
             RTN_UNICAST => {}
-            RTN_BLACKHOLE | RTN_UNREACHABLE | RTN_PROHIBIT if r.dst.is_ipv4() && r.gateway.is_none() => {
-                r.oif = 0;
+            // fib_create_info: "Gateway, device and multipath can not be
+            // specified for this route type"
+            RTN_BLACKHOLE | RTN_UNREACHABLE | RTN_PROHIBIT
+                if r.dst.is_ipv4() && r.gateway.is_none() && r.oif == 0 =>
+            {
                 return self.upsert_route(r, how);
             }
             _ => return Err(Errno::EINVAL),

@@ -425,4 +425,11 @@ fn blackhole_unreachable_and_prohibit_routes_fail_sends() {
     // with a gateway, or for IPv6: EINVAL
     let g = RouteInfo::new(v4([198, 51, 103, 0]), 24, Some(v4([10, 0, 2, 2])), 0, 0).with_kind(RTN_BLACKHOLE);
     assert_eq!(st.add_route(g, ADD), Err(Errno::EINVAL));
+    // with a device (`ip route add blackhole 198.51.104.0/24 dev eth0`):
+    // EINVAL as Linux's fib_create_info, nothing added (review41's 7)
+    for k in [RTN_BLACKHOLE, RTN_UNREACHABLE, RTN_PROHIBIT] {
+        let d = RouteInfo::new(v4([198, 51, 104, 0]), 24, None, 2, 0).with_kind(k);
+        assert_eq!(st.add_route(d, ADD), Err(Errno::EINVAL));
+        assert!(st.routes().unwrap().iter().all(|x| x.dst != v4([198, 51, 104, 0])));
+    }
 }

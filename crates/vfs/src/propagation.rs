@@ -136,21 +136,38 @@ impl Groups {
         self.list.binary_search_by_key(&id, |e| e.0).map_or(0, |i| self.list[i].1)
     }
 
-    /// A new group with `members` members: the lowest free id from 1
-    /// (Linux's `mnt_alloc_group_id`). `ENOMEM` when the list cannot grow.
-    fn alloc(&mut self, members: usize) -> Result<u64> {
-        self.list.try_reserve(1).map_err(|_| Errno::ENOMEM)?;
-        let mut id = 1;
-        let mut at = 0;
-        for (i, &(g, _)) in self.list.iter().enumerate() {
-            if g != id {
-                break;
-            }
-            id += 1;
-            at = i + 1;
+    /// `n` new groups with no members: the lowest free ids from 1
+    /// (Linux's `mnt_alloc_group_id`, `n` times: increasing), found and
+    /// inserted in one merge of the list (O(groups + n), where one scan
+    /// and one insert per id was quadratic): appended to `out`. `ENOMEM` (nothing allocated) when
+    /// the lists cannot grow.
+    fn alloc_many(&mut self, n: usize, out: &mut Vec<u64>) -> Result<()> {
+        if n == 0 {
+            return Ok(());
         }
-        self.list.insert(at, (id, members));
-        Ok(id)
+        out.try_reserve(n).map_err(|_| Errno::ENOMEM)?;
+        let mut merged = Vec::new();
+        merged.try_reserve(self.list.len() + n).map_err(|_| Errno::ENOMEM)?;
+        let mut next = 1u64;
+        let mut left = n;
+        for &e in &self.list {
+            while left > 0 && next < e.0 {
+                merged.push((next, 0));
+                out.push(next);
+                next += 1;
+                left -= 1;
+            }
+            merged.push(e);
+            next = e.0 + 1;
+        }
+        while left > 0 {
+            merged.push((next, 0));
+            out.push(next);
+            next += 1;
+            left -= 1;
+        }
+        self.list = merged;
+        Ok(())
     }
 
     /// One more member of group `id` (none for 0).
@@ -174,6 +191,25 @@ impl Groups {
             }
             Err(_) => false,
         }
+    }
+
+    /// [`Self::leave`] for many mounts in one operation: an emptied group
+    /// stays in the list with no members (no shift of the list per
+    /// group) until [`Self::sweep`]; leaving it again is leaving nothing.
+    fn leave_deferred(&mut self, id: u64) -> bool {
+        match self.list.binary_search_by_key(&id, |e| e.0) {
+            Ok(i) if self.list[i].1 == 0 => false,
+            Ok(i) => {
+                self.list[i].1 -= 1;
+                self.list[i].1 == 0
+            }
+            Err(_) => false,
+        }
+    }
+
+    /// Frees the ids of the groups [`Self::leave_deferred`] emptied.
+    fn sweep(&mut self) {
+        self.list.retain(|e| e.1 != 0);
     }
 
     /// A mount with `p` was made (a copy, a bind): counts it in its group.
@@ -288,26 +324,49 @@ pub fn write_fields(out: &mut Vec<u8>, p: Prop, dominating: u64) {
 struct Remaster(Vec<(u64, u64)>);
 
 impl Remaster {
-    /// Where a slave of `g` goes: follows emptied groups to a living one
-    /// (bounded: each step is one emptied group).
-    fn target(&self, mut g: u64) -> u64 {
-        for _ in 0..=self.0.len() {
-            match self.0.iter().find(|e| e.0 == g) {
-                Some(&(_, to)) => g = to,
-                None => return g,
-            }
-        }
-        g
+    /// The entry of emptied group `g`.
+    fn find(&self, g: u64) -> Option<usize> {
+        self.0.binary_search_by_key(&g, |e| e.0).ok()
     }
 
-    fn apply(&self, t: &mut dyn Table) {
+    /// Sorts the emptied groups and resolves each one's chain of emptied
+    /// groups to a living one at once: pointer doubling, each round one
+    /// binary search per entry and the chains followed twice as far, so
+    /// O(g log^2 g) for g emptied groups (a cycle, which the model never
+    /// makes, stops after the rounds).
+    fn resolve(&mut self) {
+        self.0.sort_unstable_by_key(|e| e.0);
+        let rounds = usize::BITS - self.0.len().leading_zeros() + 1;
+        for _ in 0..rounds {
+            let mut moved = false;
+            for k in 0..self.0.len() {
+                let to = self.0[k].1;
+                if let Some(j) = self.find(to) {
+                    let further = self.0[j].1;
+                    if further != to {
+                        self.0[k].1 = further;
+                        moved = true;
+                    }
+                }
+            }
+            if !moved {
+                break;
+            }
+        }
+    }
+
+    fn apply(mut self, t: &mut dyn Table) {
         if self.0.is_empty() {
             return;
         }
+        self.resolve();
         for i in 0..t.count() {
             let mut p = t.prop(i);
-            if p.master != 0 && self.0.iter().any(|e| e.0 == p.master) {
-                p.master = self.target(p.master);
+            if p.master == 0 {
+                continue;
+            }
+            if let Some(k) = self.find(p.master) {
+                p.master = self.0[k].1;
                 t.set_prop(i, p);
             }
         }
@@ -324,7 +383,7 @@ fn leave_group(t: &dyn Table, groups: &mut Groups, i: usize, gone: &mut Remaster
         return Ok(p.master);
     }
     gone.0.try_reserve(1).map_err(|_| Errno::ENOMEM)?;
-    if groups.leave(p.group) {
+    if groups.leave_deferred(p.group) {
         gone.0.push((p.group, p.master));
         Ok(p.master)
     } else {
@@ -338,15 +397,26 @@ fn leave_group(t: &dyn Table, groups: &mut Groups, i: usize, gone: &mut Remaster
 pub fn change(t: &mut dyn Table, groups: &mut Groups, which: &[usize], kind: Kind) -> Result<()> {
     if kind == Kind::Shared {
         // invent_group_ids(): every group first, or none
+        // the lowest free ids in one merge (one `alloc` each would scan
+        // and shift the list per mount)
         let need = which.iter().filter(|&&i| t.prop(i).group == 0).count();
-        groups.list.try_reserve(need).map_err(|_| Errno::ENOMEM)?;
+        let mut ids = Vec::new();
+        groups.alloc_many(need, &mut ids)?;
+        let mut next = ids.iter();
         for &i in which {
             let mut p = t.prop(i);
-            if p.group == 0 {
-                p.group = groups.alloc(1)?;
+            if p.group == 0
+                && let Some(&id) = next.next()
+            {
+                p.group = id;
+                groups.join(id);
             }
             p.unbindable = false;
             t.set_prop(i, p);
+        }
+        // ids `which` named twice did not use: free again
+        if next.len() != 0 {
+            groups.list.retain(|e| e.1 != 0 || ids.binary_search(&e.0).is_err());
         }
         return Ok(());
     }
@@ -367,6 +437,7 @@ pub fn change(t: &mut dyn Table, groups: &mut Groups, which: &[usize], kind: Kin
         };
         t.set_prop(i, np);
     }
+    groups.sweep();
     gone.apply(t);
     Ok(())
 }
@@ -378,12 +449,13 @@ pub fn remove(t: &mut dyn Table, groups: &mut Groups, which: &[usize]) {
     for &i in which {
         if gone.0.try_reserve(1).is_err() {
             // cannot fail the removal: the group's slaves keep its id
-            let _ = groups.leave(t.prop(i).group);
+            let _ = groups.leave_deferred(t.prop(i).group);
         } else {
             let _ = leave_group(t, groups, i, &mut gone);
         }
         t.set_prop(i, Prop::PRIVATE);
     }
+    groups.sweep();
     gone.apply(t);
 }
 
@@ -430,8 +502,22 @@ pub fn receivers(t: &dyn Table, ix: &Index, parent: usize) -> Result<Receivers> 
     if g == 0 {
         return Ok((out, levels));
     }
+    // the groups already levelled, by their first position in the index
+    // (a binary search each, not a scan of `levels`)
+    let mut levelled = Vec::new();
+    levelled.try_reserve(ix.by_group.len()).map_err(|_| Errno::ENOMEM)?;
+    levelled.resize(ix.by_group.len(), false);
+    // (every group met here has a member in the index: `parent` or the
+    // slave naming it)
+    let first = |g: u64| {
+        let at = ix.by_group.partition_point(|e| e.0 < g);
+        ix.by_group.get(at).filter(|e| e.0 == g).map(|_| at)
+    };
     levels.try_reserve(1).map_err(|_| Errno::ENOMEM)?;
     levels.push((g, None));
+    if let Some(v) = first(g).and_then(|at| levelled.get_mut(at)) {
+        *v = true;
+    }
     let mut at = 0;
     while at < levels.len() {
         let (g, _) = levels[at];
@@ -446,9 +532,16 @@ pub fn receivers(t: &dyn Table, ix: &Index, parent: usize) -> Result<Receivers> 
             if p.group == 0 {
                 out.try_reserve(1).map_err(|_| Errno::ENOMEM)?;
                 out.push((i, at, false));
-            } else if !levels.iter().any(|l| l.0 == p.group) {
-                levels.try_reserve(1).map_err(|_| Errno::ENOMEM)?;
-                levels.push((p.group, Some(at)));
+            } else {
+                let seen = match first(p.group).and_then(|k| levelled.get_mut(k)) {
+                    Some(v) => core::mem::replace(v, true),
+                    // not indexed (never): the scan of old
+                    None => levels.iter().any(|l| l.0 == p.group),
+                };
+                if !seen {
+                    levels.try_reserve(1).map_err(|_| Errno::ENOMEM)?;
+                    levels.push((p.group, Some(at)));
+                }
             }
         }
         at += 1;
@@ -485,19 +578,23 @@ pub fn plan(t: &dyn Table, groups: &mut Groups, parent: usize, new: Prop) -> Res
     let (dests, levels) = receivers(t, &ix, parent)?;
     plan.copies.try_reserve(dests.len()).map_err(|_| Errno::ENOMEM)?;
     let fresh = usize::from(new.group == 0) + levels.len().saturating_sub(1);
-    groups.list.try_reserve(fresh).map_err(|_| Errno::ENOMEM)?;
     // each level's group of copies and its master
     let mut made: Vec<(u64, u64)> = Vec::new();
     made.try_reserve(levels.len()).map_err(|_| Errno::ENOMEM)?;
+    // the new groups' ids in one merge (increasing, as one `alloc` each)
+    let mut ids = Vec::new();
+    groups.alloc_many(fresh, &mut ids)?;
+    let mut next = ids.iter().copied();
     if plan.new.group == 0 {
-        plan.new.group = groups.alloc(1)?;
+        plan.new.group = next.next().unwrap_or(0);
+        groups.join(plan.new.group);
         plan.new.unbindable = false;
     }
     made.push((plan.new.group, plan.new.master));
     for &(_, from) in levels.iter().skip(1) {
         let master = from.map_or(0, |l| made[l].0);
         // members are counted as the copies are planned (below)
-        made.push((groups.alloc(0)?, master));
+        made.push((next.next().unwrap_or(0), master));
     }
     for (i, level, peer) in dests {
         let (g, master) = made[level];
@@ -510,11 +607,8 @@ pub fn plan(t: &dyn Table, groups: &mut Groups, parent: usize, new: Prop) -> Res
         plan.copies.push((i, p));
     }
     // a level whose group got no member (every receiver dropped) frees it
-    for &(g, _) in made.iter().skip(1) {
-        if groups.members(g) == 0 {
-            groups.list.retain(|e| e.0 != g);
-        }
-    }
+    // (one pass: `ids` is sorted)
+    groups.list.retain(|e| e.1 != 0 || ids.binary_search(&e.0).is_err());
     Ok(plan)
 }
 

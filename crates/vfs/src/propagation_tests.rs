@@ -304,6 +304,118 @@ fn group_ids_are_the_lowest_free() {
 }
 
 #[test]
+fn a_recursive_share_fills_every_gap_lowest_first() {
+    let mut s = Sim::default();
+    let r: Vec<usize> = (0..8).map(|n| s.root(n)).collect();
+    s.change(&r, Kind::Shared);
+    // free 2, 3 and 6
+    s.change(&[r[1], r[2], r[5]], Kind::Private);
+    let x: Vec<usize> = (0..5).map(|n| s.root(20 + n)).collect();
+    s.change(&x, Kind::Shared);
+    assert_eq!(x.iter().map(|&i| s.m[i].p.group).collect::<Vec<_>>(), [2, 3, 6, 9, 10]);
+    // a mount named twice takes one id
+    let y = s.root(30);
+    s.change(&[y, y], Kind::Shared);
+    assert_eq!(s.m[y].p.group, 11);
+    s.check();
+}
+
+/// `n` private mounts of namespace 1.
+fn many(n: usize) -> Vec<M> {
+    (0..n).map(|_| M { ns: 1, parent: None, p: Prop::PRIVATE, alive: true }).collect()
+}
+
+const BIG: usize = 40_000;
+
+/// review41's finding 1: `mount --make-rshared` over 40,000 private
+/// mounts (one group each) was a scan of the group list per mount.
+#[test]
+fn a_recursive_share_of_40000_mounts_is_not_quadratic() {
+    let mut t = many(BIG);
+    let mut g = Groups::new();
+    let which: Vec<usize> = (0..BIG).collect();
+    prop::change(&mut t, &mut g, &which, Kind::Shared).unwrap();
+    assert_eq!(g.len(), BIG);
+    for (i, m) in t.iter().enumerate() {
+        assert_eq!(m.p.group, i as u64 + 1);
+        assert_eq!(g.members(i as u64 + 1), 1);
+    }
+}
+
+/// review41's finding 1: `mount --make-rprivate` over 40,000 shared
+/// mounts, each the last of its group and each with a slave in another
+/// namespace, empties 40,000 groups (a scan of them per slave before);
+/// here the emptied groups also chain (mount k receives from mount k+1's
+/// group), so each slave's new master is found through 40,000 hops.
+#[test]
+fn a_recursive_private_of_40000_masters_is_not_quadratic() {
+    let mut t = many(BIG);
+    let mut g = Groups::new();
+    let which: Vec<usize> = (0..BIG).collect();
+    prop::change(&mut t, &mut g, &which, Kind::Shared).unwrap();
+    // a living group at the end of the chain: mount BIG in namespace 3
+    t.push(M { ns: 3, parent: None, p: Prop::PRIVATE, alive: true });
+    prop::change(&mut t, &mut g, &[BIG], Kind::Shared).unwrap();
+    let last = t[BIG].p.group;
+    for k in 0..BIG {
+        let master = if k + 1 < BIG { t[k + 1].p.group } else { last };
+        t[k].p.master = master;
+    }
+    for k in 0..BIG {
+        let p = prop::copy(&mut g, t[k].p, true);
+        assert_eq!(p.master, k as u64 + 1);
+        t.push(M { ns: 2, parent: None, p: Prop { group: 0, ..p }, alive: true });
+    }
+    prop::change(&mut t, &mut g, &which, Kind::Private).unwrap();
+    assert_eq!(g.len(), 1, "only the living master's group is left");
+    assert_eq!(g.members(last), 1);
+    assert!(t[..BIG].iter().all(|m| m.p == Prop::PRIVATE));
+    for m in &t[BIG + 1..] {
+        assert_eq!(m.p, Prop { group: 0, master: last, unbindable: false });
+    }
+    // the same for umount: every slave of the 40,000 receives from `last`
+    let mut t2 = many(BIG);
+    let mut g2 = Groups::new();
+    prop::change(&mut t2, &mut g2, &which, Kind::Shared).unwrap();
+    for k in 0..BIG {
+        let p = prop::copy(&mut g2, t2[k].p, true);
+        t2.push(M { ns: 2, parent: None, p, alive: true });
+    }
+    prop::remove(&mut t2, &mut g2, &which);
+    assert!(g2.is_empty());
+    assert!(t2.iter().all(|m| m.p == Prop::PRIVATE));
+}
+
+/// review41's finding 1: a mount under a shared mount with 40,000 shared
+/// slaves (one group each) has 40,001 levels of receivers (a scan of the
+/// levels per slave before) and gets 40,000 copies in new groups.
+#[test]
+fn receivers_and_plan_of_40000_shared_slaves_are_not_quadratic() {
+    let mut t = many(BIG + 1);
+    let mut g = Groups::new();
+    let which: Vec<usize> = (0..=BIG).collect();
+    prop::change(&mut t, &mut g, &which, Kind::Shared).unwrap();
+    for m in &mut t[1..] {
+        m.ns = 2;
+        m.p.master = 1;
+    }
+    let ix = Index::new(&t).unwrap();
+    let (r, levels) = prop::receivers(&t, &ix, 0).unwrap();
+    assert_eq!(levels.len(), BIG + 1);
+    assert_eq!(r.len(), BIG);
+    assert!(r.iter().enumerate().all(|(k, &(i, l, peer))| i == k + 1 && l == k + 1 && peer));
+    let plan = prop::plan(&t, &mut g, 0, Prop::PRIVATE).unwrap();
+    // the new mount and one group of copies per slave: the next ids
+    assert_eq!(plan.new.group, BIG as u64 + 2);
+    assert_eq!(plan.copies.len(), BIG);
+    for (k, &(i, p)) in plan.copies.iter().enumerate() {
+        assert_eq!(i, k + 1);
+        assert_eq!(p, Prop { group: BIG as u64 + 3 + k as u64, master: BIG as u64 + 2, unbindable: false });
+    }
+    assert_eq!(g.len(), 2 * BIG + 2);
+}
+
+#[test]
 fn a_shared_slave_group_gets_a_group_of_copies() {
     let mut s = Sim::default();
     let a = s.root(1);

@@ -363,6 +363,11 @@ pub struct Vmar<P: PageTable, A: FrameRefs + Clone + 'static> {
     /// these first (Linux does not move a page's charge when its process
     /// moves; here the count, not the page, is remembered).
     charged_before: Vec<EarlierCharge>,
+    /// The process this address space belongs to (Linux's `mm->owner`:
+    /// the forked child or the exec'ing process that made it; a `CLONE_VM`
+    /// or vfork child only shares it), 0 until the kernel says
+    /// ([`Vmar::set_owner`]). Its memory cgroup is the one charged.
+    owner: u64,
     /// The most pages `resident` has been, as far as known: raised when
     /// pages go (Linux's lazy `hiwater_rss`); see [`Vmar::hiwater_pages`].
     hiwater: usize,
@@ -509,6 +514,7 @@ impl<P: PageTable, A: FrameRefs + Clone + 'static> Vmar<P, A> {
             charge: None,
             charged: (0, 0),
             charged_before: Vec::new(),
+            owner: 0,
             hiwater: 0,
             cow_copies: 0,
             max_map_count: None,
@@ -751,13 +757,27 @@ impl<P: PageTable, A: FrameRefs + Clone + 'static> Vmar<P, A> {
 
     /// A new, empty address space of the same kind and layout (for exec:
     /// build the new image here, then replace the process's handle, since the
-    /// old one may still be shared with a `CLONE_VM`/vfork parent).
+    /// old one may still be shared with a `CLONE_VM`/vfork parent). It has
+    /// no owner and charges nowhere: the old one's may be the parent's
+    /// (a vfork child's exec), so the kernel names the exec'ing process's
+    /// ([`Vmar::set_owner`], [`Vmar::set_charge`]).
     pub fn fresh(&self) -> Result<Self> {
         let pt = self.pt.new_empty()?;
         let mut fresh = Self::with_config(pt, self.alloc.clone(), self.config);
         fresh.max_map_count = self.max_map_count;
-        fresh.charge = self.charge.clone();
         Ok(fresh)
+    }
+
+    /// The process this address space belongs to (Linux's `mm->owner`), 0
+    /// for none named.
+    pub fn owner(&self) -> u64 {
+        self.owner
+    }
+
+    /// Names the process this address space belongs to: the forked child
+    /// or the exec'ing process (a `CLONE_VM` child sharing it does not).
+    pub fn set_owner(&mut self, pid: u64) {
+        self.owner = pid;
     }
 
     /// The layout limits.

@@ -111,12 +111,38 @@ fn a_fork_charges_nothing_until_a_copy() {
     let more = anon(&mut child, 1);
     cpu_store(&mut child, more, &[2]).unwrap();
     assert_eq!(c.get(), (2, 0));
-    // an exec's fresh space charges where the old one did
+    // an exec's fresh space charges nowhere until the kernel names the
+    // exec'ing process's group (the old one may be a vfork parent's)
     let fresh = child.fresh().unwrap();
-    assert!(fresh.charge_sink().is_some());
+    assert!(fresh.charge_sink().is_none());
     drop(fresh);
     drop(child);
     assert_eq!((a.get(), c.get()), ((4, 0), (0, 0)));
     drop(parent);
     assert_eq!(a.get(), (0, 0));
+}
+
+/// review41's finding 3: a vfork child's exec must not carry its parent's
+/// group or ownership into the new address space (Linux: the new mm's
+/// owner is the exec'ing process, charged to its own memcg).
+#[test]
+fn an_exec_space_has_no_owner_and_no_sink_of_the_old() {
+    let frames = TestFrames::new();
+    let mut parent = test_vmar(&frames);
+    let a = Arc::new(Sink::default());
+    parent.set_charge(Some(a.clone()));
+    parent.set_owner(7);
+    assert_eq!(parent.owner(), 7);
+    // the vfork child execs: a fresh space of the shared one
+    let mut fresh = parent.fresh().unwrap();
+    assert_eq!(fresh.owner(), 0);
+    assert!(fresh.charge_sink().is_none());
+    let b = Arc::new(Sink::default());
+    fresh.set_owner(8);
+    fresh.set_charge(Some(b.clone()));
+    let at = anon(&mut fresh, 2);
+    cpu_store(&mut fresh, at, &[1]).unwrap();
+    assert_eq!((a.get(), b.get()), ((0, 0), (1, 0)));
+    // a fork's copy is nobody's until the kernel names the child
+    assert_eq!(parent.fork().unwrap().owner(), 0);
 }

@@ -169,9 +169,9 @@ impl RouteHost for Host {
         let a = ip_of(addr)?;
         let how = upsert(flags);
         let r = NetState::with_net(&self.ns, |n| n.stack.add_address(index, a, prefix, how));
-        if r == Err(Errno::ENOSPC) {
+        if r == Err(Errno::ENOBUFS) {
             log::info!(
-                "netlink: RTM_NEWADDR: more than {} addresses on one link: ENOSPC",
+                "netlink: RTM_NEWADDR: more than {} addresses on one link: ENOBUFS",
                 inet::route::MAX_ADDRS
             );
         }

@@ -1557,6 +1557,18 @@ fn req_file(t: &UThread, ring: &Ring, sqe: &Sqe) -> Result<Arc<dyn File>> {
     t.fd(Fd(sqe.fd as u32))
 }
 
+/// The fd a request on a file names to the system calls' paths: its own,
+/// or for a registered file (`IOSQE_FIXED_FILE`) [`FIXED_FD`] with the
+/// file in `t.fixed_file` (`EBADF` for an empty slot). The caller clears
+/// `t.fixed_file` after the call.
+fn fixed_fd(t: &mut UThread, ring: &Ring, sqe: &Sqe) -> Result<Fd> {
+    if sqe.flags & sqe_flags::FIXED_FILE == 0 {
+        return Ok(Fd(sqe.fd as u32));
+    }
+    t.fixed_file = Some(req_file(t, ring, sqe)?);
+    Ok(Fd(FIXED_FD))
+}
+
 /// Issues one request.
 fn issue(t: &mut UThread, ring: &Ring, sqe: &Sqe) -> Issue {
     match issue_inner(t, ring, sqe) {
@@ -1663,10 +1675,9 @@ fn issue_inner(t: &mut UThread, ring: &Ring, sqe: &Sqe) -> Result<Issue> {
             Ok(Issue::Done(res_of(r)))
         }
         op::SYNC_FILE_RANGE | op::FALLOCATE => {
-            if sqe.flags & sqe_flags::FIXED_FILE != 0 {
-                return Err(Errno::EBADF);
-            }
-            let fd = Fd(sqe.fd as u32);
+            // a registered file (IOSQE_FIXED_FILE, opdef.c's needs_file)
+            // through FIXED_FD, as run_op
+            let fd = fixed_fd(t, ring, sqe)?;
             // both may write back or allocate: off the submission lock
             let r = ring.unlocked(|| {
                 if sqe.opcode == op::SYNC_FILE_RANGE {
@@ -1677,20 +1688,14 @@ fn issue_inner(t: &mut UThread, ring: &Ring, sqe: &Sqe) -> Result<Issue> {
                     super::fs_extra::fallocate(t, fd, sqe.len as i32, sqe.off as i64, sqe.addr as i64)
                 }
             });
+            t.fixed_file = None;
             Ok(Issue::Done(res_of(r)))
         }
         op::FADVISE => {
             // vfs_fadvise(req->file, off, len, advice): fadvise64(2)'s checks
-            if sqe.flags & sqe_flags::FIXED_FILE != 0 {
-                return Err(Errno::EBADF);
-            }
-            let r = super::fs_extra::fadvise64(
-                t,
-                Fd(sqe.fd as u32),
-                sqe.off as i64,
-                sqe.len as usize,
-                sqe.op_flags as i32,
-            );
+            let fd = fixed_fd(t, ring, sqe)?;
+            let r = super::fs_extra::fadvise64(t, fd, sqe.off as i64, sqe.len as usize, sqe.op_flags as i32);
+            t.fixed_file = None;
             Ok(Issue::Done(res_of(r)))
         }
         op::MADVISE => {

@@ -821,12 +821,14 @@ fn do_adjtimex(t: &mut UThread, ptr: UserPtr<Timex>) -> SysResult {
             if modes & adj::FREQUENCY != 0 {
                 n.freq = tx.freq.clamp(-MAX_FREQ, MAX_FREQ);
             }
+            // clamped to the operating range (6.1.104's "ntp: Clamp
+            // maxerror and esterror to operating range")
             if modes & adj::MAXERROR != 0 {
-                n.maxerror = tx.maxerror;
+                n.maxerror = tx.maxerror.clamp(0, NTP_PHASE_LIMIT);
                 n.maxerror_at = now;
             }
             if modes & adj::ESTERROR != 0 {
-                n.esterror = tx.esterror;
+                n.esterror = tx.esterror.clamp(0, NTP_PHASE_LIMIT);
             }
             if modes & adj::TIMECONST != 0 {
                 // clamped to MAXTC, +4 in microsecond mode, clamped again
