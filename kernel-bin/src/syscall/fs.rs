@@ -1527,21 +1527,25 @@ pub fn mount(
                 Some(o) => alloc::format!("{}:[{}]", o.kind(), o.ino()).into_bytes(),
                 None => in_ns(&prefix, abs_path(ctx, dir, &src, &vfs::Path::new(from.clone(), from_via))?),
             };
-            // a directory bound on itself (`mount --bind /x /x`, bwrap's
-            // newroot) shows what it showed: a mount in the table only
+            // a file or directory bound on itself (`mount --bind /x /x`,
+            // bwrap's newroot, systemd's read-only /proc/sys and its
+            // files) is a mount of its own, which walks end in; a bind
+            // on one takes its place (stacked on it)
             if !Arc::ptr_eq(&target, &from) {
-                ctx.bind_on(&target, from.clone())?;
+                crate::fs::unhang_self_bound(ns, &target);
+            }
+            if let Err(e) = ctx.bind_on(&target, from.clone()) {
+                crate::fs::rehang_self_bound(ns, &target);
+                return Err(e);
             }
             Ok((abs, from_abs))
         })?;
-        let on_itself = Arc::ptr_eq(&target, &from);
         if let Err(e) =
             crate::fs::record_bind(ns, user_owned, &abs, &from_abs, from, target.clone(), from_mnt.as_ref())
         {
             // the bind is taken back: no mount the table does not know
-            if !on_itself {
-                let _ = with_ctx(t, AT_FDCWD, |ctx, dir| ctx.umount_at(dir, &p));
-            }
+            let _ = with_ctx(t, AT_FDCWD, |ctx, dir| ctx.umount_at(dir, &p));
+            crate::fs::rehang_self_bound(ns, &target);
             return Err(e);
         }
         return Ok(0);
@@ -1679,12 +1683,14 @@ pub fn mount(
     }
     let mounted = with_ctx(t, AT_FDCWD, |ctx, _| {
         let abs = in_ns(&prefix, ctx.getcwd(&at)?);
+        crate::fs::unhang_self_bound(ns, &target);
         ctx.mount_on(&target, fs_root.clone())?;
         Ok(abs)
     });
     let abs = match mounted {
         Ok(m) => m,
         Err(e) => {
+            crate::fs::rehang_self_bound(ns, &target);
             // a disk mounted for nothing is closed again
             let _ = crate::fs::unmounted(&fs_root);
             return Err(e);
@@ -1731,7 +1737,25 @@ fn abs_path(ctx: &Ctx, dir: &vfs::Path, p: &[u8], at: &vfs::Path) -> Result<Vec<
     };
     let parent = ctx.lookup(dir, head, true)?;
     // through the mount the walk ended in (a directory bound elsewhere)
-    let mut out = ctx.getcwd(&vfs::Path::new(parent, ctx.walked_mount()))?;
+    let mut out = ctx.getcwd(&vfs::Path::new(parent.clone(), ctx.walked_mount()))?;
+    // a file reached through a magic link (systemd's mount on
+    // /proc/self/fd/N of an O_PATH fd): its own place, a synthetic file's
+    // (a /proc/sys file) from its directory link
+    let named = ctx.lookup(dir, p, false).is_ok_and(|i| Arc::ptr_eq(&i, &at.inode));
+    if !named && let Some((dir_of, own)) = at.inode.synth_place() {
+        // the directory through the file's mount, or the one that mount
+        // hangs in when the file is bound on itself
+        let mnt = match &at.mnt {
+            Some(m) if Arc::ptr_eq(m.root(), &at.inode) => m.up().map(|(pm, _)| pm),
+            m => m.clone(),
+        };
+        let mut out = ctx.getcwd(&vfs::Path::new(dir_of, mnt))?;
+        if out != b"/" {
+            out.push(b'/');
+        }
+        out.extend_from_slice(&own);
+        return Ok(out);
+    }
     if out != b"/" {
         out.push(b'/');
     }
@@ -1811,7 +1835,8 @@ fn move_mount(t: &UThread, ns: u64, no_source: bool, src: &[u8], target: &Arc<In
         return Err(Errno::ELOOP);
     }
     let dest = target.top_in_ns(ns);
-    // a directory bound on itself hangs nowhere: the record has its mount
+    // a directory bound on itself hangs on itself (the record's mount
+    // when it does not)
     let mnt = cov.unmount_in_ns(ns, &from).unwrap_or(rec_mnt);
     if let Err(e) = dest.mount_in_ns(ns, &mnt, from.is_fs_root()) {
         let _ = cov.mount_in_ns(ns, &mnt, from.is_fs_root());
@@ -1890,7 +1915,10 @@ pub fn umount2(t: &mut UThread, target: UserCStr, flags: i32) -> SysResult {
     crate::fs::may_umount(&inode)?;
     let self_bound = covered.as_ref().is_some_and(|c| Arc::ptr_eq(c, &inode));
     let umounted = if self_bound {
-        // a directory bound on itself: only the table has it
+        // a file or directory bound on itself: its mount hangs on it
+        if let Some(m) = inode.unmount_in_ns(ns, &inode) {
+            m.set_up(None);
+        }
         Ok((inode.clone(), inode.clone()))
     } else {
         with_ctx(t, AT_FDCWD, |ctx, dir| ctx.umount_at(dir, &p))
@@ -1918,7 +1946,10 @@ pub fn umount2(t: &mut UThread, target: UserCStr, flags: i32) -> SysResult {
         }
     }
     crate::fs::umount_propagated(ns, &root, &covered);
-    if crate::fs::forget_mount(ns, &root, &covered) {
+    let forgot = crate::fs::forget_mount(ns, &root, &covered);
+    // a mount bound on itself under it is the top again
+    crate::fs::rehang_self_bound(ns, &covered);
+    if forgot {
         crate::fs::unmounted(&root)?;
     }
     Ok(0)
@@ -2014,10 +2045,13 @@ pub fn pivot_root(t: &mut UThread, new_root: UserCStr, put_old: UserCStr) -> Sys
     let _ = root_target;
     // the directories: new_root's mount leaves its place for the root's,
     // the old root goes on put_old (on the new root itself for ".")
-    // a directory bound on itself (bwrap's newroot) hangs nowhere in the
-    // vfs: the record's own mount goes to the root's place
+    // a directory bound on itself (bwrap's newroot) hangs on itself: its
+    // mount goes to the root's place (the record's own when it does not)
     let self_bound = Arc::ptr_eq(&new_cov, &new);
-    let new_m = if self_bound { Some(new_rec_m) } else { new_cov.unmount_in_ns(ns, &new) };
+    let new_m = match new_cov.unmount_in_ns(ns, &new) {
+        None if self_bound => Some(new_rec_m),
+        m => m,
+    };
     let root_m = root_cov.unmount_in_ns(ns, &root);
     let (Some(new_m), Some(root_m)) = (new_m, root_m) else {
         log::warn!("pid {}: pivot_root: a mount the table has is not on its directory: EINVAL", t.pid);
@@ -2026,9 +2060,7 @@ pub fn pivot_root(t: &mut UThread, new_root: UserCStr, put_old: UserCStr) -> Sys
     let restore = |e: Errno| {
         // no half-made pivot: both back where they were
         let _ = root_cov.mount_in_ns(ns, &root_m, root.is_fs_root());
-        if !self_bound {
-            let _ = new_cov.mount_in_ns(ns, &new_m, new.is_fs_root());
-        }
+        let _ = new_cov.mount_in_ns(ns, &new_m, new.is_fs_root());
         e
     };
     if let Err(e) = root_cov.mount_in_ns(ns, &new_m, new.is_fs_root()) {
