@@ -832,6 +832,11 @@ impl<'a> Ctx<'a> {
                         existing
                     }
                     Err(Errno::ENOENT) => {
+                        // as /proc/sys: its lookup fails (ENOENT) before a
+                        // read-only mount's EROFS
+                        if parent.synth().is_some_and(|s| s.node.create_errno(true) == Errno::ENOENT) {
+                            return Err(Errno::ENOENT);
+                        }
                         self.check_rw(&parent)?;
                         // a synthetic directory that makes its own objects
                         // (mqueue): its hook takes its own locks, checks the

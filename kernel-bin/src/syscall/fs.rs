@@ -808,7 +808,63 @@ pub fn openat(t: &mut UThread, dirfd: DirFd, pathname: UserCStr, flags: u32, mod
         });
     }
     let _opening = crate::locks::break_lease(t, &file, flags)?;
+    // an O_PATH fd by an absolute path keeps the path (a mount(2) on its
+    // /proc/self/fd link records it: systemd's mount_nofollow)
+    if flags & vfs::O_PATH != 0 && p.first() == Some(&b'/') {
+        let mut clean = Vec::new();
+        clean.try_reserve(p.len()).map_err(|_| Errno::ENOMEM)?;
+        lexical_abs(&p, &mut clean);
+        file.set_opened_path(Arc::from(clean));
+    }
     install_limited(t, file, flags & vfs::O_CLOEXEC != 0, nofile)
+}
+
+/// The absolute path `p` with `.`, `..` and repeated slashes taken out
+/// by its text (no links followed), into `out`.
+fn lexical_abs(p: &[u8], out: &mut Vec<u8>) {
+    out.clear();
+    for part in p.split(|&b| b == b'/') {
+        match part {
+            b"" | b"." => {}
+            b".." => {
+                let cut = out.iter().rposition(|&b| b == b'/').unwrap_or(0);
+                out.truncate(cut);
+            }
+            name => {
+                out.push(b'/');
+                out.extend_from_slice(name);
+            }
+        }
+    }
+    if out.is_empty() {
+        out.push(b'/');
+    }
+}
+
+/// The path, from the caller's root, that mount(2)'s target `p` names
+/// by its text: an O_PATH fd's recorded path for /proc/self/fd/N
+/// (systemd's mount_nofollow), an absolute path whose last component is
+/// no symbolic link as written; `None` for the others (the walk's inodes
+/// tell them). Linux's d_path follows the mounts the walk went through,
+/// also a bind of / at another place, which the inodes alone do not.
+fn target_text(t: &UThread, p: &[u8]) -> Option<Vec<u8>> {
+    let fd = p.strip_prefix(b"/proc/self/fd/").or_else(|| p.strip_prefix(b"/proc/thread-self/fd/"));
+    if let Some(n) = fd {
+        let n: u32 = core::str::from_utf8(n).ok()?.parse().ok()?;
+        return t.fd(linux_abi::args::Fd(n)).ok()?.opened_path().map(|a| a.to_vec());
+    }
+    if p.first() != Some(&b'/') {
+        return None;
+    }
+    let link = with_ctx(t, AT_FDCWD, |ctx, dir| ctx.lookup(dir, p, false))
+        .is_ok_and(|i| i.file_type() == vfs::FileType::Symlink);
+    if link {
+        return None;
+    }
+    let mut out = Vec::new();
+    out.try_reserve(p.len() + 1).ok()?;
+    lexical_abs(p, &mut out);
+    Some(out)
 }
 
 pub fn close(t: &mut UThread, fd: Fd) -> SysResult {
@@ -1515,12 +1571,16 @@ pub fn mount(
         crate::fs::check_bindable(ns, from_via.as_ref())?;
         crate::fs::reserve_mount(ns)?;
         let from_mnt = from_via.clone();
+        let text = target_text(t, &p);
         let (abs, from_abs) = with_ctx(t, AT_FDCWD, |ctx, dir| {
             // graft_tree(): a directory on a directory, a file on a file
             if target.is_dir() != from.is_dir() {
                 return Err(Errno::ENOTDIR);
             }
-            let abs = in_ns(&prefix, abs_path(ctx, dir, &p, &at)?);
+            let abs = match &text {
+                Some(a) => in_ns(&prefix, a.clone()),
+                None => in_ns(&prefix, abs_path(ctx, dir, &p, &at)?),
+            };
             // an nsfs file (`ip netns add`'s /proc/self/ns/net): mountinfo's
             // root is its name, as Linux's ns_dname
             let from_abs = match crate::procfs::ns_of_inode(&from) {
@@ -1681,8 +1741,12 @@ pub fn mount(
             table().with_process(t.pid, |p| (p.creds().fsuid, p.creds().fsgid)).unwrap_or((0, 0));
         let _ = fs_root.chown(&vfs::Cred::root(), Some(uid), Some(gid));
     }
+    let text = target_text(t, &p);
     let mounted = with_ctx(t, AT_FDCWD, |ctx, _| {
-        let abs = in_ns(&prefix, ctx.getcwd(&at)?);
+        let abs = match &text {
+            Some(a) => in_ns(&prefix, a.clone()),
+            None => in_ns(&prefix, ctx.getcwd(&at)?),
+        };
         crate::fs::unhang_self_bound(ns, &target);
         ctx.mount_on(&target, fs_root.clone())?;
         Ok(abs)
@@ -1831,7 +1895,9 @@ fn move_mount(t: &UThread, ns: u64, no_source: bool, src: &[u8], target: &Arc<In
     let inside = from_target == b"/"
         || abs == from_target
         || (abs.starts_with(&from_target) && abs.get(from_target.len()) == Some(&b'/'));
-    if inside || Arc::ptr_eq(target, &from) {
+    // a mount moved onto the directory it shows (systemd's unit root, a
+    // bind of /, moved onto /) hangs on it as one bound on itself
+    if inside {
         return Err(Errno::ELOOP);
     }
     let dest = target.top_in_ns(ns);
