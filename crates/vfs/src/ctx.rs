@@ -506,11 +506,18 @@ impl<'a> Ctx<'a> {
             }
             _ => {
                 let mut child = dir.search(self.cred, name)?.ok_or(Errno::ENOENT)?;
+                let mut crossed_bind = false;
                 while let Some(m) = child.mounted_in(self.mnt_ns) {
                     // a mount of a file or directory on itself is the
                     // top: the walk goes on in it (its flags apply), no
-                    // further step (no loop)
+                    // further step (no loop); not where the walk came
+                    // through a bind of it from another place (that
+                    // mount is its own place's)
                     let on_itself = Arc::ptr_eq(m.root(), &child);
+                    if on_itself && crossed_bind {
+                        break;
+                    }
+                    crossed_bind = !on_itself && !m.root().is_fs_root();
                     child = Arc::clone(m.root());
                     self.cur.set(Some(m));
                     if on_itself {
@@ -832,12 +839,14 @@ impl<'a> Ctx<'a> {
                         existing
                     }
                     Err(Errno::ENOENT) => {
-                        // as /proc/sys: its lookup fails (ENOENT) before a
-                        // read-only mount's EROFS
-                        if parent.synth().is_some_and(|s| s.node.create_errno(true) == Errno::ENOENT) {
-                            return Err(Errno::ENOENT);
+                        if let Err(e) = self.check_rw(&parent) {
+                            // as /proc/sys: its lookup fails (ENOENT)
+                            // before a read-only mount's EROFS
+                            if parent.synth().is_some_and(|s| s.node.create_errno(true) == Errno::ENOENT) {
+                                return Err(Errno::ENOENT);
+                            }
+                            return Err(e);
                         }
-                        self.check_rw(&parent)?;
                         // a synthetic directory that makes its own objects
                         // (mqueue): its hook takes its own locks, checks the
                         // name again and may drop what it replaces, so it
@@ -1987,8 +1996,14 @@ impl<'a> Ctx<'a> {
                 // a chain, bounded by the namespace's mounts; one bound
                 // on itself ends it (under and top the same)
                 if !Arc::ptr_eq(&under, &top) {
+                    // as the walk: not one of the place a bind came from
+                    let mut crossed_bind = !top.is_fs_root();
                     while let Some(m) = top.mounted_in(ns) {
                         let on_itself = Arc::ptr_eq(m.root(), &top);
+                        if on_itself && crossed_bind {
+                            break;
+                        }
+                        crossed_bind = !on_itself && !m.root().is_fs_root();
                         under = core::mem::replace(&mut top, Arc::clone(m.root()));
                         if on_itself {
                             break;

@@ -2038,11 +2038,17 @@ fn a_file_and_a_directory_bound_on_themselves() {
     assert_eq!(ctx.getcwd(&Path::new(dir.clone(), Some(dm.clone()))).unwrap(), b"/sys");
     // a second bind there: Linux stacks it, here EBUSY
     assert_eq!(err(ctx.bind_mount(&root, b"/sys", dir.clone())), Errno::EBUSY);
-    // a source bound on itself binds elsewhere
+    // a source bound on itself binds elsewhere; a walk through that bind
+    // is in it, not in the mount of the source's own place
     ctx.mkdir(&root, b"/dst", 0o755).unwrap();
     ctx.bind_mount(&root, b"/dst", dir.clone()).unwrap();
     assert_eq!(ctx.stat(&root, b"/dst/f", 0).unwrap().size, 3);
+    let bm = ctx.lookup(&root, b"/dst", true).unwrap().mount_here(INITIAL_MNT_NS);
+    assert!(bm.is_some_and(|m| Arc::ptr_eq(m.root(), &dir)));
+    assert!(ctx.walked_mount().is_some_and(|m| !Arc::ptr_eq(&m, &dm)));
+    assert!(ctx.open(&root, b"/dst/f", O_WRONLY, 0).is_ok());
     ctx.umount(&root, b"/dst").unwrap();
+    assert!(dir.mount_here(INITIAL_MNT_NS).is_some_and(|m| Arc::ptr_eq(&m, &dm)));
     // umount takes each; the root's mount is the walk's again
     let (under, top) = ctx.umount_mount(&root, b"/sys").unwrap();
     assert!(Arc::ptr_eq(&under, &dir) && Arc::ptr_eq(&top, &dir));
