@@ -121,7 +121,11 @@ pub fn rehang_self_bound(ns: u64, covered: &Arc<Inode>) {
         .list
         .iter()
         .rev()
-        .find(|m| m.ns == ns && Arc::ptr_eq(&m.root, covered) && m.covered.as_ref().is_some_and(|c| Arc::ptr_eq(c, covered)))
+        .find(|m| {
+            m.ns == ns
+                && Arc::ptr_eq(&m.root, covered)
+                && m.covered.as_ref().is_some_and(|c| Arc::ptr_eq(c, covered))
+        })
         .map(|m| m.mnt.clone());
     // the directory's entry outside the table's lock
     if let Some(m) = mnt

@@ -412,7 +412,8 @@ pub fn statx(
     }
     let (st, x) = if p.is_empty() {
         if dirfd == DirFd::Cwd {
-            let (cwd, mnt) = with_ctx(t, dirfd, |ctx, dir| Ok((ctx.lookup(dir, b".", true)?, ctx.walked_mount())))?;
+            let (cwd, mnt) =
+                with_ctx(t, dirfd, |ctx, dir| Ok((ctx.lookup(dir, b".", true)?, ctx.walked_mount())))?;
             (cwd.stat(), StatxExtra::of(Some(&cwd), mnt.as_ref(), request))
         } else {
             let file = t.fd(dirfd.fd())?;
@@ -426,8 +427,9 @@ pub fn statx(
         let st = with_ctx(t, dirfd, |ctx, dir| ctx.stat(dir, &p, at))?;
         // the inode again for the mount and birth facts (none for a pipe
         // reached through /proc)
-        let (inode, mnt) = with_ctx(t, dirfd, |ctx, dir| Ok((ctx.lookup_at(dir, &p, at)?, ctx.walked_mount())))
-            .map_or((None, None), |(i, m)| (Some(i), m));
+        let (inode, mnt) =
+            with_ctx(t, dirfd, |ctx, dir| Ok((ctx.lookup_at(dir, &p, at)?, ctx.walked_mount())))
+                .map_or((None, None), |(i, m)| (Some(i), m));
         (st, StatxExtra::of(inode.as_ref(), mnt.as_ref(), request))
     };
     let mut st = st;
