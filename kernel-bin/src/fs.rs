@@ -100,6 +100,41 @@ fn vfs_mount(ns: u64, root: &Arc<Inode>, covered: Option<&Arc<Inode>>, id: u64) 
     m
 }
 
+/// A file or directory bound on itself in `ns` hangs on itself, one
+/// mount per place and namespace: a mount made on it takes its place
+/// (Linux stacks the new mount on it; its record stays, and
+/// [`rehang_self_bound`] puts it back when the new one goes). Gives the
+/// mount taken off.
+pub fn unhang_self_bound(ns: u64, target: &Arc<Inode>) -> Option<Arc<vfs::Mount>> {
+    target.mount_here(ns).filter(|m| Arc::ptr_eq(m.root(), target))?;
+    target.unmount_in_ns(ns, target)
+}
+
+/// After a umount (or a failed mount) uncovered `covered`: the latest
+/// mount of `ns` bound on itself there hangs again.
+pub fn rehang_self_bound(ns: u64, covered: &Arc<Inode>) {
+    if covered.mount_here(ns).is_some() {
+        return;
+    }
+    let mnt = MOUNTS
+        .lock()
+        .list
+        .iter()
+        .rev()
+        .find(|m| {
+            m.ns == ns
+                && Arc::ptr_eq(&m.root, covered)
+                && m.covered.as_ref().is_some_and(|c| Arc::ptr_eq(c, covered))
+        })
+        .map(|m| m.mnt.clone());
+    // the directory's entry outside the table's lock
+    if let Some(m) = mnt
+        && let Err(e) = covered.mount_in_ns(ns, &m, false)
+    {
+        log::warn!("mount namespace {ns}: a mount bound on itself could not hang again: {e:?}");
+    }
+}
+
 /// A task's root or working directory `p` after it moved into the new
 /// mount namespace `ns` (copy_mnt_ns's fs_struct update): the same inode
 /// through the copy of its mount; `p` itself when there is no copy.
@@ -369,9 +404,9 @@ pub fn copy_namespace(from: u64, new: &Arc<process::ns::MntNs>) -> linux_abi::Re
             m.parent = olds.iter().position(|&o| o == m.parent).map_or(0, |i| news[i]);
         }
         for m in &copies {
-            // a directory bound on itself is a record only (hung on
-            // itself, every walk there would loop)
-            if let Some(c) = m.covered.as_ref().filter(|c| !Arc::ptr_eq(c, &m.root)) {
+            // a file or directory bound on itself hangs on itself (walks
+            // end in it)
+            if let Some(c) = m.covered.as_ref() {
                 pairs.push((c.clone(), m.mnt.clone(), m.root.is_fs_root()));
             }
         }
@@ -1294,8 +1329,10 @@ pub fn root_path_of(ns: u64) -> Option<vfs::Path> {
 /// root mount (Linux skips the mounts a reader's root cannot reach, and
 /// shows paths from that root). Every mount of `ns` as recorded when
 /// `root` is no mount's root (a chroot into a plain directory).
-fn visible<'a>(list: &'a [Mount], ns: u64, root: Option<&Arc<Inode>>) -> Vec<(&'a Mount, Vec<u8>)> {
-    let top = root.and_then(|r| find(list, ns, r, None));
+fn visible<'a>(list: &'a [Mount], ns: u64, root: Option<&vfs::Path>) -> Vec<(&'a Mount, Vec<u8>)> {
+    // the root's own mount (a bind of / elsewhere has the same root
+    // inode: systemd's unit-root), else the latest with that root
+    let top = root.and_then(|r| find_via(list, ns, &r.inode, r.mnt.as_ref()));
     match top {
         Some(top) => {
             let tree = subtree(list, top);
@@ -1312,7 +1349,7 @@ fn visible<'a>(list: &'a [Mount], ns: u64, root: Option<&Arc<Inode>>) -> Vec<(&'
 
 /// /proc/mounts of the namespace `ns`: `source target type options 0 0`
 /// per mount, as the process whose root is `root` sees them.
-pub fn mounts_text(ns: u64, root: Option<&Arc<Inode>>) -> Vec<u8> {
+pub fn mounts_text(ns: u64, root: Option<&vfs::Path>) -> Vec<u8> {
     let mut out = Vec::new();
     let all = MOUNTS.lock();
     for (m, target) in visible(&all.list, ns, root) {
@@ -1353,7 +1390,7 @@ const PER_MOUNT_OPTIONS: &[&str] =
 /// mount there; for an initramfs root that is rootfs itself, `1 1`).
 /// `rw`/`ro` starts both option lists, as Linux shows them.
 /// Seen by a process whose root is `root` ([`mounts_text`]'s choice).
-pub fn mountinfo_text(ns: u64, root: Option<&Arc<Inode>>) -> Vec<u8> {
+pub fn mountinfo_text(ns: u64, root: Option<&vfs::Path>) -> Vec<u8> {
     // a cgroup2 mount's root as the reader's cgroup namespace sees it
     let cg_root = crate::cgroup::reader_root();
     let all = MOUNTS.lock();

@@ -845,6 +845,14 @@ impl SynthNode for ProcNode {
         }
     }
 
+    /// /proc/sys and its files, and /proc's own files, are the same
+    /// things for the mount's life: one inode while anything holds it (a
+    /// mount on it: systemd binds /proc/sys files read-only onto
+    /// themselves and /dev/null onto /proc/kmsg)
+    fn stays(&self) -> bool {
+        matches!(self.n, Node::Sys(_) | Node::SysFile(_) | Node::Global(_))
+    }
+
     fn may_open(&self) -> Result<()> {
         match self.n {
             // proc_pid_permission(): opening /proc/<pid> (or task/<tid>)
@@ -1277,10 +1285,11 @@ fn fd_link_mode(pid: Pid, tid: Pid, fd: u32) -> u32 {
 
 /// The root directory of the process `pid` (one of its threads'): what
 /// its /proc/PID/mounts and mountinfo are seen from.
-fn process_root(pid: Pid) -> Option<Arc<Inode>> {
+/// The root of process `pid` with the mount it is seen through.
+fn process_root_path(pid: Pid) -> Option<vfs::Path> {
     let tid = some_thread(pid)?;
     let fs = table().with_thread(tid, |th| th.fs().map(|f| f.share())).flatten()?;
-    let root = fs.lock().root().inode.clone();
+    let root = fs.lock().root().clone();
     Some(root)
 }
 
@@ -1435,7 +1444,20 @@ fn inode_path(ns: u64, inode: &Arc<Inode>) -> Option<Vec<u8>> {
     let Some((major, minor)) = inode.device() else {
         let root = crate::fs::root_of(ns).or_else(crate::fs::root)?;
         let cred = vfs::Cred::root();
-        return vfs::Ctx::new(root, &cred).with_mnt_ns(ns).path_of(inode, 20_000);
+        let ctx = vfs::Ctx::new(root, &cred).with_mnt_ns(ns);
+        // a synthetic file (a /proc/sys file): its directory's path and
+        // its name (the search skips synthetic directories)
+        if !inode.is_dir()
+            && let Some((dir, name)) = inode.synth_place()
+        {
+            let mut p = ctx.getcwd(&dir).ok()?;
+            if p != b"/" {
+                p.push(b'/');
+            }
+            p.extend_from_slice(&name);
+            return Some(p);
+        }
+        return ctx.path_of(inode, 20_000);
     };
     let name = match (major, minor) {
         (1, 3) => "null",
@@ -2034,7 +2056,7 @@ fn process_file(pid: Pid, tid: Pid, name: &str, ns: &process::ns::PidNsRef) -> R
         }
         "mounts" | "mountinfo" => {
             let ns = table().with_process(pid, |p| crate::fs::ns_id(&p.ns().mnt)).ok_or(Errno::ENOENT)?;
-            let root = process_root(pid);
+            let root = process_root_path(pid);
             if name == "mounts" {
                 crate::fs::mounts_text(ns, root.as_ref())
             } else {

@@ -518,6 +518,12 @@ pub static KNOBS: &[Knob] = &[
     },
     Knob {
         dir: "kernel",
+        name: "domainname",
+        // __NEW_UTS_LEN; the reader's (writer's) UTS namespace
+        value: Value::TextRw(crate::time::domainname, crate::time::set_domainname, 64),
+    },
+    Knob {
+        dir: "kernel",
         name: "hostname",
         // __NEW_UTS_LEN; the reader's (writer's) UTS namespace
         value: Value::TextRw(crate::time::hostname, crate::time::set_hostname, 64),

@@ -49,6 +49,20 @@ pub fn hostname() -> alloc::vec::Vec<u8> {
     current_uts().map_or_else(|| b"(none)".to_vec(), |u| u.names().host().to_vec())
 }
 
+/// The NIS domain name of the running thread's UTS namespace, as uname(2)
+/// and /proc/sys/kernel/domainname show it.
+pub fn domainname() -> alloc::vec::Vec<u8> {
+    current_uts().map_or_else(|| b"(none)".to_vec(), |u| u.names().domain().to_vec())
+}
+
+/// Sets the domain name of the running thread's UTS namespace (a writer
+/// of /proc/sys/kernel/domainname, root's only by the file's mode).
+pub fn set_domainname(name: alloc::vec::Vec<u8>) {
+    if let Some(u) = current_uts() {
+        u.update(|n| n.set_domain(&name));
+    }
+}
+
 /// Sets the host name of the running thread's UTS namespace (a writer of
 /// /proc/sys/kernel/hostname, which the file's mode lets only root open
 /// for writing).

@@ -506,13 +506,23 @@ impl<'a> Ctx<'a> {
             }
             _ => {
                 let mut child = dir.search(self.cred, name)?.ok_or(Errno::ENOENT)?;
+                let mut crossed_bind = false;
                 while let Some(m) = child.mounted_in(self.mnt_ns) {
-                    // a mount of a directory on itself is no step (no loop)
-                    if Arc::ptr_eq(m.root(), &child) {
+                    // a mount of a file or directory on itself is the
+                    // top: the walk goes on in it (its flags apply), no
+                    // further step (no loop); not where the walk came
+                    // through a bind of it from another place (that
+                    // mount is its own place's)
+                    let on_itself = Arc::ptr_eq(m.root(), &child);
+                    if on_itself && crossed_bind {
                         break;
                     }
+                    crossed_bind = !on_itself && !m.root().is_fs_root();
                     child = Arc::clone(m.root());
                     self.cur.set(Some(m));
+                    if on_itself {
+                        break;
+                    }
                 }
                 Ok(child)
             }
@@ -829,7 +839,14 @@ impl<'a> Ctx<'a> {
                         existing
                     }
                     Err(Errno::ENOENT) => {
-                        self.check_rw(&parent)?;
+                        if let Err(e) = self.check_rw(&parent) {
+                            // as /proc/sys: its lookup fails (ENOENT)
+                            // before a read-only mount's EROFS
+                            if parent.synth().is_some_and(|s| s.node.create_errno(true) == Errno::ENOENT) {
+                                return Err(Errno::ENOENT);
+                            }
+                            return Err(e);
+                        }
                         // a synthetic directory that makes its own objects
                         // (mqueue): its hook takes its own locks, checks the
                         // name again and may drop what it replaces, so it
@@ -1908,8 +1925,11 @@ impl<'a> Ctx<'a> {
     /// Linux's do_loopback(). Unlike Linux, `..` from its top and getcwd(2)
     /// inside it follow `source`'s own place (mounts here hang on
     /// directories, not on paths), and mounts under `source` show through
-    /// it as with `MS_REC`. `ENOTDIR` unless both are directories,
-    /// `EINVAL` for a directory bound on itself, `EPERM` for non-root.
+    /// it as with `MS_REC`. A file or directory bound on itself is a
+    /// mount of its own (walks end in it, its flags apply: systemd's
+    /// read-only binds of /proc/sys files); `EBUSY` for a bind on a target
+    /// bound on itself already (Linux would stack it). `ENOTDIR` unless
+    /// both are directories, `EPERM` for non-root.
     pub fn bind_mount(&self, dir: &dyn AsPath, path: &[u8], source: Arc<Inode>) -> Result<()> {
         if !self.cred.has_cap(CAP_SYS_ADMIN) {
             return Err(Errno::EPERM);
@@ -1925,10 +1945,14 @@ impl<'a> Ctx<'a> {
         if target.is_dir() != source.is_dir() {
             return Err(Errno::ENOTDIR);
         }
+        // a source seen through a mount of another place is no top (the
+        // walk crossed it); one bound on itself is
+        let crossed = |m: Arc<Mount>| !Arc::ptr_eq(m.root(), &source);
+        let on_itself = Arc::ptr_eq(target, &source);
+        if !on_itself && source.mounted_in(self.mnt_ns).is_some_and(crossed) {
+            return Err(Errno::EINVAL);
+        }
         if !target.is_dir() {
-            if Arc::ptr_eq(target, &source) || source.mounted_in(self.mnt_ns).is_some() {
-                return Err(Errno::EINVAL);
-            }
             let _ns = target.sb.ns();
             if target.mounted_in(self.mnt_ns).is_some() {
                 return Err(Errno::EBUSY);
@@ -1939,11 +1963,9 @@ impl<'a> Ctx<'a> {
             }
             return target.set_file_mounted_in(self.mnt_ns, Some(mnt));
         }
-        // lookups cross mounts, so neither has one on it; the same
-        // directory on itself would make a cycle of mounts
-        if Arc::ptr_eq(target, &source) || source.mounted_in(self.mnt_ns).is_some() {
-            return Err(Errno::EINVAL);
-        }
+        // lookups cross mounts, so neither has one on it but one of
+        // itself (a stack there is EBUSY); a directory bound on itself
+        // hangs on itself, which walks take as the top
         let _ns = target.sb.ns();
         let mut t = target.lock();
         let d = t.dir_mut().ok_or(Errno::ENOTDIR)?;
@@ -1987,15 +2009,34 @@ impl<'a> Ctx<'a> {
             Some(raw) if raw.file_type() != FileType::Symlink => {
                 let mut under = raw;
                 let mut top = Arc::clone(under.mounted_in(ns).ok_or(Errno::EINVAL)?.root());
-                while let Some(m) = top.mounted_in(ns) {
-                    under = core::mem::replace(&mut top, Arc::clone(m.root()));
+                // a chain, bounded by the namespace's mounts; one bound
+                // on itself ends it (under and top the same)
+                if !Arc::ptr_eq(&under, &top) {
+                    // as the walk: not one of the place a bind came from
+                    let mut crossed_bind = !top.is_fs_root();
+                    while let Some(m) = top.mounted_in(ns) {
+                        let on_itself = Arc::ptr_eq(m.root(), &top);
+                        if on_itself && crossed_bind {
+                            break;
+                        }
+                        crossed_bind = !on_itself && !m.root().is_fs_root();
+                        under = core::mem::replace(&mut top, Arc::clone(m.root()));
+                        if on_itself {
+                            break;
+                        }
+                    }
                 }
                 (under, top)
             }
             _ => {
                 let target = self.lookup(dir, path, true)?;
-                let mp = target.mountpoint_in(ns).ok_or(Errno::EINVAL)?;
-                (mp, target)
+                // bound on itself: that mount goes
+                if target.mounted_in(ns).is_some_and(|m| Arc::ptr_eq(m.root(), &target)) {
+                    (Arc::clone(&target), target)
+                } else {
+                    let mp = target.mountpoint_in(ns).ok_or(Errno::EINVAL)?;
+                    (mp, target)
+                }
             }
         };
         // detached: `..` from its root goes nowhere (a cwd left in it)

@@ -136,6 +136,17 @@ pub trait File: Send + Sync {
         None
     }
 
+    /// The absolute path an `O_PATH` file was opened by, as the kernel
+    /// recorded it ([`File::set_opened_path`]): the place a mount(2) on
+    /// its /proc/self/fd link names (systemd's mount_nofollow), where the
+    /// walk's inodes alone would not tell it (a bind of / elsewhere).
+    fn opened_path(&self) -> Option<Arc<[u8]>> {
+        None
+    }
+
+    /// Records [`File::opened_path`] (files that keep none ignore it).
+    fn set_opened_path(&self, _path: Arc<[u8]>) {}
+
     /// The lines of /proc/PID/fdinfo/N this kind of file adds after the
     /// common `pos`/`flags`/`mnt_id`/`ino` ones (Linux's
     /// `file_operations::show_fdinfo`: an eventfd's count, a timerfd's
@@ -211,6 +222,8 @@ pub struct RamFile {
     node: Option<Arc<dyn crate::SynthNode>>,
     /// The mount it was opened through ([`File::mount`]).
     mnt: Option<Arc<crate::Mount>>,
+    /// [`File::opened_path`] (`O_PATH` opens by an absolute path).
+    opened_path: Mutex<Option<Arc<[u8]>>>,
 }
 
 impl fmt::Debug for RamFile {
@@ -247,6 +260,7 @@ impl RamFile {
             owner: crate::FileOwner::new(),
             node: None,
             mnt: None,
+            opened_path: Mutex::new(None),
         };
         f.inode.sb.open_files.fetch_add(1, Ordering::SeqCst);
         if f.counts_as_writer() {
@@ -567,6 +581,14 @@ impl File for RamFile {
 
     fn mount(&self) -> Option<&Arc<crate::Mount>> {
         self.mnt.as_ref()
+    }
+
+    fn opened_path(&self) -> Option<Arc<[u8]>> {
+        self.opened_path.lock().clone()
+    }
+
+    fn set_opened_path(&self, path: Arc<[u8]>) {
+        *self.opened_path.lock() = Some(path);
     }
 
     /// Regular files of a disk filesystem (Linux's ext2/ext4 have direct

@@ -418,6 +418,16 @@ impl Inode {
         self.synth().and_then(|s| s.node.as_any())
     }
 
+    /// A synthetic inode's directory and its name there (`None` for a
+    /// synthetic filesystem's root and for other inodes): the place of a
+    /// /proc/sys file reached through a /proc/self/fd link, which a
+    /// directory's parent link does not give.
+    pub fn synth_place(&self) -> Option<(Arc<Inode>, Vec<u8>)> {
+        let s = self.synth()?;
+        let parent = s._parent.clone()?;
+        Some((parent, s.name.clone()))
+    }
+
     /// Whether the inode is synthetic.
     pub fn is_synthetic(&self) -> bool {
         self.synth().is_some()

@@ -2008,7 +2008,6 @@ fn bind_mount_shows_a_directory_twice_and_umounts_alone() {
     create(&ctx, &root, b"/dst/b", b"x");
     assert_eq!(ctx.stat(&root, b"/src/b", 0).unwrap().size, 1);
     assert_eq!(err(ctx.rmdir(&root, b"/dst")), Errno::EBUSY);
-    assert_eq!(err(ctx.bind_mount(&root, b"/src", src.clone())), Errno::EINVAL);
     assert_eq!(err(ctx.bind_mount(&root, b"/src/a", src.clone())), Errno::ENOTDIR);
     // a filesystem root bound elsewhere keeps its first mount
     ctx.mkdir(&root, b"/mnt", 0o755).unwrap();
@@ -2027,6 +2026,64 @@ fn bind_mount_shows_a_directory_twice_and_umounts_alone() {
     assert_eq!(err(ctx.stat(&root, b"/dst/a", 0)), Errno::ENOENT);
     assert_eq!(ctx.stat(&root, b"/src/a", 0).unwrap().size, 3);
     assert_eq!(err(ctx.umount(&root, b"/src")), Errno::EINVAL);
+}
+
+#[test]
+fn a_file_and_a_directory_bound_on_themselves() {
+    let (root, cred) = tree();
+    let (ctx, root_mnt) = mounted_ctx(&root, &cred);
+    ctx.mkdir(&root, b"/sys", 0o755).unwrap();
+    create(&ctx, &root, b"/sys/f", b"abc");
+    create(&ctx, &root, b"/name", b"x");
+    let dir = ctx.lookup(&root, b"/sys", true).unwrap();
+    let file = ctx.lookup(&root, b"/name", true).unwrap();
+    // systemd's ProtectKernelTunables= and ProtectHostname=: each bound
+    // on itself, then read-only
+    ctx.bind_mount(&root, b"/sys", dir.clone()).unwrap();
+    ctx.bind_mount(&root, b"/name", file.clone()).unwrap();
+    let dm = dir.mount_here(INITIAL_MNT_NS).unwrap();
+    let fm = file.mount_here(INITIAL_MNT_NS).unwrap();
+    assert!(Arc::ptr_eq(dm.root(), &dir) && Arc::ptr_eq(fm.root(), &file));
+    assert!(dm.up().is_some_and(|(m, d)| Arc::ptr_eq(&m, &root_mnt) && Arc::ptr_eq(&d, &dir)));
+    // the walk ends in the bind (no loop), below it too
+    assert!(Arc::ptr_eq(&ctx.lookup(&root, b"/sys", true).unwrap(), &dir));
+    assert!(ctx.walked_mount().is_some_and(|m| Arc::ptr_eq(&m, &dm)));
+    assert_eq!(ctx.stat(&root, b"/sys/f", 0).unwrap().size, 3);
+    assert!(ctx.walked_mount().is_some_and(|m| Arc::ptr_eq(&m, &dm)));
+    assert!(Arc::ptr_eq(&ctx.lookup(&root, b"/name", true).unwrap(), &file));
+    assert!(ctx.walked_mount().is_some_and(|m| Arc::ptr_eq(&m, &fm)));
+    dm.set_flags(MNT_RDONLY);
+    fm.set_flags(MNT_RDONLY);
+    assert_eq!(err(ctx.open(&root, b"/sys/f", O_WRONLY, 0)), Errno::EROFS);
+    assert_eq!(err(ctx.open(&root, b"/name", O_RDWR, 0)), Errno::EROFS);
+    assert!(ctx.open(&root, b"/name", O_RDONLY, 0).is_ok());
+    assert_eq!(err(ctx.mkdir(&root, b"/sys/d", 0o755)), Errno::EROFS);
+    // `..` out of it is the root, through the root's mount
+    ctx.mkdir(&root, b"/sys/../e", 0o755).unwrap();
+    assert!(ctx.walked_mount().is_some_and(|m| Arc::ptr_eq(&m, &root_mnt)));
+    assert_eq!(ctx.getcwd(&Path::new(dir.clone(), Some(dm.clone()))).unwrap(), b"/sys");
+    // a second bind there: Linux stacks it, here EBUSY
+    assert_eq!(err(ctx.bind_mount(&root, b"/sys", dir.clone())), Errno::EBUSY);
+    // a source bound on itself binds elsewhere; a walk through that bind
+    // is in it, not in the mount of the source's own place
+    ctx.mkdir(&root, b"/dst", 0o755).unwrap();
+    ctx.bind_mount(&root, b"/dst", dir.clone()).unwrap();
+    assert_eq!(ctx.stat(&root, b"/dst/f", 0).unwrap().size, 3);
+    let bm = ctx.lookup(&root, b"/dst", true).unwrap().mount_here(INITIAL_MNT_NS);
+    assert!(bm.is_some_and(|m| Arc::ptr_eq(m.root(), &dir)));
+    assert!(ctx.walked_mount().is_some_and(|m| !Arc::ptr_eq(&m, &dm)));
+    assert!(ctx.open(&root, b"/dst/f", O_WRONLY, 0).is_ok());
+    ctx.umount(&root, b"/dst").unwrap();
+    assert!(dir.mount_here(INITIAL_MNT_NS).is_some_and(|m| Arc::ptr_eq(&m, &dm)));
+    // umount takes each; the root's mount is the walk's again
+    let (under, top) = ctx.umount_mount(&root, b"/sys").unwrap();
+    assert!(Arc::ptr_eq(&under, &dir) && Arc::ptr_eq(&top, &dir));
+    assert!(dir.mount_here(INITIAL_MNT_NS).is_none() && dm.up().is_none());
+    ctx.mkdir(&root, b"/sys/d", 0o755).unwrap();
+    ctx.umount(&root, b"/name").unwrap();
+    assert!(ctx.open(&root, b"/name", O_RDWR, 0).is_ok());
+    assert!(ctx.walked_mount().is_some_and(|m| Arc::ptr_eq(&m, &root_mnt)));
+    assert_eq!(err(ctx.umount(&root, b"/sys")), Errno::EINVAL);
 }
 
 #[test]

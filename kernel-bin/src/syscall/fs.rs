@@ -807,7 +807,63 @@ pub fn openat(t: &mut UThread, dirfd: DirFd, pathname: UserCStr, flags: u32, mod
         });
     }
     let _opening = crate::locks::break_lease(t, &file, flags)?;
+    // an O_PATH fd by an absolute path keeps the path (a mount(2) on its
+    // /proc/self/fd link records it: systemd's mount_nofollow)
+    if flags & vfs::O_PATH != 0 && p.first() == Some(&b'/') {
+        let mut clean = Vec::new();
+        clean.try_reserve(p.len()).map_err(|_| Errno::ENOMEM)?;
+        lexical_abs(&p, &mut clean);
+        file.set_opened_path(Arc::from(clean));
+    }
     install_limited(t, file, flags & vfs::O_CLOEXEC != 0, nofile)
+}
+
+/// The absolute path `p` with `.`, `..` and repeated slashes taken out
+/// by its text (no links followed), into `out`.
+fn lexical_abs(p: &[u8], out: &mut Vec<u8>) {
+    out.clear();
+    for part in p.split(|&b| b == b'/') {
+        match part {
+            b"" | b"." => {}
+            b".." => {
+                let cut = out.iter().rposition(|&b| b == b'/').unwrap_or(0);
+                out.truncate(cut);
+            }
+            name => {
+                out.push(b'/');
+                out.extend_from_slice(name);
+            }
+        }
+    }
+    if out.is_empty() {
+        out.push(b'/');
+    }
+}
+
+/// The path, from the caller's root, that mount(2)'s target `p` names
+/// by its text: an O_PATH fd's recorded path for /proc/self/fd/N
+/// (systemd's mount_nofollow), an absolute path whose last component is
+/// no symbolic link as written; `None` for the others (the walk's inodes
+/// tell them). Linux's d_path follows the mounts the walk went through,
+/// also a bind of / at another place, which the inodes alone do not.
+fn target_text(t: &UThread, p: &[u8]) -> Option<Vec<u8>> {
+    let fd = p.strip_prefix(b"/proc/self/fd/").or_else(|| p.strip_prefix(b"/proc/thread-self/fd/"));
+    if let Some(n) = fd {
+        let n: u32 = core::str::from_utf8(n).ok()?.parse().ok()?;
+        return t.fd(linux_abi::args::Fd(n)).ok()?.opened_path().map(|a| a.to_vec());
+    }
+    if p.first() != Some(&b'/') {
+        return None;
+    }
+    let link = with_ctx(t, AT_FDCWD, |ctx, dir| ctx.lookup(dir, p, false))
+        .is_ok_and(|i| i.file_type() == vfs::FileType::Symlink);
+    if link {
+        return None;
+    }
+    let mut out = Vec::new();
+    out.try_reserve(p.len() + 1).ok()?;
+    lexical_abs(p, &mut out);
+    Some(out)
 }
 
 pub fn close(t: &mut UThread, fd: Fd) -> SysResult {
@@ -1513,33 +1569,41 @@ pub fn mount(
         crate::fs::check_bindable(ns, from_via.as_ref())?;
         crate::fs::reserve_mount(ns)?;
         let from_mnt = from_via.clone();
+        let text = target_text(t, &p);
         let (abs, from_abs) = with_ctx(t, AT_FDCWD, |ctx, dir| {
             // graft_tree(): a directory on a directory, a file on a file
             if target.is_dir() != from.is_dir() {
                 return Err(Errno::ENOTDIR);
             }
-            let abs = in_ns(&prefix, abs_path(ctx, dir, &p, &at)?);
+            let abs = match &text {
+                Some(a) => in_ns(&prefix, a.clone()),
+                None => in_ns(&prefix, abs_path(ctx, dir, &p, &at)?),
+            };
             // an nsfs file (`ip netns add`'s /proc/self/ns/net): mountinfo's
             // root is its name, as Linux's ns_dname
             let from_abs = match crate::procfs::ns_of_inode(&from) {
                 Some(o) => alloc::format!("{}:[{}]", o.kind(), o.ino()).into_bytes(),
                 None => in_ns(&prefix, abs_path(ctx, dir, &src, &vfs::Path::new(from.clone(), from_via))?),
             };
-            // a directory bound on itself (`mount --bind /x /x`, bwrap's
-            // newroot) shows what it showed: a mount in the table only
+            // a file or directory bound on itself (`mount --bind /x /x`,
+            // bwrap's newroot, systemd's read-only /proc/sys and its
+            // files) is a mount of its own, which walks end in; a bind
+            // on one takes its place (stacked on it)
             if !Arc::ptr_eq(&target, &from) {
-                ctx.bind_on(&target, from.clone())?;
+                crate::fs::unhang_self_bound(ns, &target);
+            }
+            if let Err(e) = ctx.bind_on(&target, from.clone()) {
+                crate::fs::rehang_self_bound(ns, &target);
+                return Err(e);
             }
             Ok((abs, from_abs))
         })?;
-        let on_itself = Arc::ptr_eq(&target, &from);
         if let Err(e) =
             crate::fs::record_bind(ns, user_owned, &abs, &from_abs, from, target.clone(), from_mnt.as_ref())
         {
             // the bind is taken back: no mount the table does not know
-            if !on_itself {
-                let _ = with_ctx(t, AT_FDCWD, |ctx, dir| ctx.umount_at(dir, &p));
-            }
+            let _ = with_ctx(t, AT_FDCWD, |ctx, dir| ctx.umount_at(dir, &p));
+            crate::fs::rehang_self_bound(ns, &target);
             return Err(e);
         }
         return Ok(0);
@@ -1675,14 +1739,20 @@ pub fn mount(
             table().with_process(t.pid, |p| (p.creds().fsuid, p.creds().fsgid)).unwrap_or((0, 0));
         let _ = fs_root.chown(&vfs::Cred::root(), Some(uid), Some(gid));
     }
+    let text = target_text(t, &p);
     let mounted = with_ctx(t, AT_FDCWD, |ctx, _| {
-        let abs = in_ns(&prefix, ctx.getcwd(&at)?);
+        let abs = match &text {
+            Some(a) => in_ns(&prefix, a.clone()),
+            None => in_ns(&prefix, ctx.getcwd(&at)?),
+        };
+        crate::fs::unhang_self_bound(ns, &target);
         ctx.mount_on(&target, fs_root.clone())?;
         Ok(abs)
     });
     let abs = match mounted {
         Ok(m) => m,
         Err(e) => {
+            crate::fs::rehang_self_bound(ns, &target);
             // a disk mounted for nothing is closed again
             let _ = crate::fs::unmounted(&fs_root);
             return Err(e);
@@ -1729,7 +1799,25 @@ fn abs_path(ctx: &Ctx, dir: &vfs::Path, p: &[u8], at: &vfs::Path) -> Result<Vec<
     };
     let parent = ctx.lookup(dir, head, true)?;
     // through the mount the walk ended in (a directory bound elsewhere)
-    let mut out = ctx.getcwd(&vfs::Path::new(parent, ctx.walked_mount()))?;
+    let mut out = ctx.getcwd(&vfs::Path::new(parent.clone(), ctx.walked_mount()))?;
+    // a file reached through a magic link (systemd's mount on
+    // /proc/self/fd/N of an O_PATH fd): its own place, a synthetic file's
+    // (a /proc/sys file) from its directory link
+    let named = ctx.lookup(dir, p, false).is_ok_and(|i| Arc::ptr_eq(&i, &at.inode));
+    if !named && let Some((dir_of, own)) = at.inode.synth_place() {
+        // the directory through the file's mount, or the one that mount
+        // hangs in when the file is bound on itself
+        let mnt = match &at.mnt {
+            Some(m) if Arc::ptr_eq(m.root(), &at.inode) => m.up().map(|(pm, _)| pm),
+            m => m.clone(),
+        };
+        let mut out = ctx.getcwd(&vfs::Path::new(dir_of, mnt))?;
+        if out != b"/" {
+            out.push(b'/');
+        }
+        out.extend_from_slice(&own);
+        return Ok(out);
+    }
     if out != b"/" {
         out.push(b'/');
     }
@@ -1811,23 +1899,15 @@ fn move_mount(t: &UThread, ns: u64, no_source: bool, src: &[u8], at: &vfs::Path)
     let inside = from_target == b"/"
         || abs == from_target
         || (abs.starts_with(&from_target) && abs.get(from_target.len()) == Some(&b'/'));
-    // the same directory through another mount is another place
-    let onto_itself = Arc::ptr_eq(target, &from);
-    if inside || (onto_itself && at.mnt.as_ref().is_none_or(|m| Arc::ptr_eq(m, &rec_mnt))) {
+    // a mount moved onto the directory it shows (systemd's unit root, a
+    // bind of /, moved onto /: switch_root's) hangs on it as one bound on
+    // itself
+    if inside {
         return Err(Errno::ELOOP);
     }
-    if onto_itself {
-        let mnt = cov.unmount_in_ns(ns, &from).unwrap_or(rec_mnt);
-        if let Err(e) = crate::fs::move_mount(ns, id, target.clone(), &abs) {
-            if !Arc::ptr_eq(&cov, &from) {
-                let _ = cov.mount_in_ns(ns, &mnt, from.is_fs_root());
-            }
-            return Err(e);
-        }
-        return Ok(());
-    }
     let dest = target.top_in_ns(ns);
-    // a directory bound on itself hangs nowhere: the record has its mount
+    // a directory bound on itself hangs on itself (the record's mount
+    // when it does not)
     let mnt = cov.unmount_in_ns(ns, &from).unwrap_or(rec_mnt);
     if let Err(e) = dest.mount_in_ns(ns, &mnt, from.is_fs_root()) {
         let _ = cov.mount_in_ns(ns, &mnt, from.is_fs_root());
@@ -1906,7 +1986,10 @@ pub fn umount2(t: &mut UThread, target: UserCStr, flags: i32) -> SysResult {
     crate::fs::may_umount(&inode)?;
     let self_bound = covered.as_ref().is_some_and(|c| Arc::ptr_eq(c, &inode));
     let umounted = if self_bound {
-        // a directory bound on itself: only the table has it
+        // a file or directory bound on itself: its mount hangs on it
+        if let Some(m) = inode.unmount_in_ns(ns, &inode) {
+            m.set_up(None);
+        }
         Ok((inode.clone(), inode.clone()))
     } else {
         with_ctx(t, AT_FDCWD, |ctx, dir| ctx.umount_at(dir, &p))
@@ -1934,7 +2017,10 @@ pub fn umount2(t: &mut UThread, target: UserCStr, flags: i32) -> SysResult {
         }
     }
     crate::fs::umount_propagated(ns, &root, &covered);
-    if crate::fs::forget_mount(ns, &root, &covered) {
+    let forgot = crate::fs::forget_mount(ns, &root, &covered);
+    // a mount bound on itself under it is the top again
+    crate::fs::rehang_self_bound(ns, &covered);
+    if forgot {
         crate::fs::unmounted(&root)?;
     }
     Ok(0)
@@ -2030,25 +2116,27 @@ pub fn pivot_root(t: &mut UThread, new_root: UserCStr, put_old: UserCStr) -> Sys
     let _ = root_target;
     // the directories: new_root's mount leaves its place for the root's,
     // the old root goes on put_old (on the new root itself for ".")
-    // a directory bound on itself (bwrap's newroot) hangs nowhere in the
-    // vfs: the record's own mount goes to the root's place
+    // a directory bound on itself (bwrap's newroot) hangs on itself: its
+    // mount goes to the root's place (the record's own when it does not)
     let self_bound = Arc::ptr_eq(&new_cov, &new);
-    let new_m = if self_bound { Some(new_rec_m) } else { new_cov.unmount_in_ns(ns, &new) };
+    let new_m = match new_cov.unmount_in_ns(ns, &new) {
+        None if self_bound => Some(new_rec_m),
+        m => m,
+    };
     // likewise a root bind moved onto its own directory (switch_root's)
     let root_self = Arc::ptr_eq(&root_cov, &root);
-    let root_m = if root_self { Some(root_rec_m) } else { root_cov.unmount_in_ns(ns, &root) };
+    let root_m = match root_cov.unmount_in_ns(ns, &root) {
+        None if root_self => Some(root_rec_m),
+        m => m,
+    };
     let (Some(new_m), Some(root_m)) = (new_m, root_m) else {
         log::warn!("pid {}: pivot_root: a mount the table has is not on its directory: EINVAL", t.pid);
         return Err(Errno::EINVAL);
     };
     let restore = |e: Errno| {
         // no half-made pivot: both back where they were
-        if !root_self {
-            let _ = root_cov.mount_in_ns(ns, &root_m, root.is_fs_root());
-        }
-        if !self_bound {
-            let _ = new_cov.mount_in_ns(ns, &new_m, new.is_fs_root());
-        }
+        let _ = root_cov.mount_in_ns(ns, &root_m, root.is_fs_root());
+        let _ = new_cov.mount_in_ns(ns, &new_m, new.is_fs_root());
         e
     };
     // over a root bind on its own directory the new root is a record only

@@ -348,9 +348,10 @@ struct StatxExtra {
 }
 
 impl StatxExtra {
-    /// For `inode` (`None`: a file without one, a pipe), `request` being
-    /// the mask asked for: MNT_ID always, BTIME when asked on tmpfs/ramfs.
-    fn of(inode: Option<&Arc<Inode>>, request: u32) -> Self {
+    /// For `inode` (`None`: a file without one, a pipe) reached through
+    /// the mount `mnt` (when known), `request` being the mask asked for:
+    /// MNT_ID always, BTIME when asked on tmpfs/ramfs.
+    fn of(inode: Option<&Arc<Inode>>, mnt: Option<&Arc<vfs::Mount>>, request: u32) -> Self {
         let mut x = StatxExtra {
             mask: STATX_BASIC_STATS | STATX_MNT_ID,
             btime: vfs::Timespec::new(0, 0),
@@ -359,7 +360,13 @@ impl StatxExtra {
             mnt_id: crate::fs::INTERNAL_MOUNT_ID,
         };
         if let Some(i) = inode {
-            let (id, root) = crate::fs::mount_of(i);
+            // the mount the walk ended in (a file bound on itself in one
+            // namespace is no mount root in another), else the latest of
+            // its filesystem
+            let (id, root) = match mnt.filter(|m| m.id() != 0) {
+                Some(m) => (m.id(), Arc::ptr_eq(m.root(), i)),
+                None => crate::fs::mount_of(i),
+            };
             x.mnt_id = id;
             if root {
                 x.attributes |= STATX_ATTR_MOUNT_ROOT;
@@ -405,11 +412,12 @@ pub fn statx(
     }
     let (st, x) = if p.is_empty() {
         if dirfd == DirFd::Cwd {
-            let cwd = with_ctx(t, dirfd, |ctx, dir| ctx.lookup(dir, b".", true))?;
-            (cwd.stat(), StatxExtra::of(Some(&cwd), request))
+            let (cwd, mnt) =
+                with_ctx(t, dirfd, |ctx, dir| Ok((ctx.lookup(dir, b".", true)?, ctx.walked_mount())))?;
+            (cwd.stat(), StatxExtra::of(Some(&cwd), mnt.as_ref(), request))
         } else {
             let file = t.fd(dirfd.fd())?;
-            (file.stat()?, StatxExtra::of(file.inode(), request))
+            (file.stat()?, StatxExtra::of(file.inode(), file.mount(), request))
         }
     } else {
         let at = flags & AT_SYMLINK_NOFOLLOW;
@@ -419,8 +427,10 @@ pub fn statx(
         let st = with_ctx(t, dirfd, |ctx, dir| ctx.stat(dir, &p, at))?;
         // the inode again for the mount and birth facts (none for a pipe
         // reached through /proc)
-        let inode = with_ctx(t, dirfd, |ctx, dir| ctx.lookup_at(dir, &p, at)).ok();
-        (st, StatxExtra::of(inode.as_ref(), request))
+        let (inode, mnt) =
+            with_ctx(t, dirfd, |ctx, dir| Ok((ctx.lookup_at(dir, &p, at)?, ctx.walked_mount())))
+                .map_or((None, None), |(i, m)| (Some(i), m));
+        (st, StatxExtra::of(inode.as_ref(), mnt.as_ref(), request))
     };
     let mut st = st;
     super::fs::stat_ids(t, &mut st);
