@@ -430,12 +430,18 @@ fn enforce_max(g: GroupId, counters: &MemCounters) {
 /// reaped ([`Reap`]). The count is taken out of the record here, so the
 /// table's `thread_exited` hook (which gives back the counts of threads
 /// ended otherwise: removed by another thread's exec) finds none.
+#[inline]
 pub fn exiting(tid: Pid, serial: u64) {
-    if !ACTIVE.load(Ordering::Acquire) {
-        // nothing counted yet (a thread adopted meanwhile is given back by
-        // the hook)
-        return;
+    // nothing counted before the first cgroup2 mount (a thread adopted
+    // meanwhile is given back by the hook): one load on the exit path
+    if ACTIVE.load(Ordering::Acquire) {
+        exiting_counted(tid, serial);
     }
+}
+
+/// [`exiting`] once forks and exits are counted.
+#[inline(never)]
+fn exiting_counted(tid: Pid, serial: u64) {
     let pid = table()
         .with_thread(tid, |th| if th.serial() == serial { th.ext_mut().cgroup_pid.take() } else { None })
         .flatten();
