@@ -60,7 +60,7 @@ static int is_env_word(const char *w) {
  * timeout given with `timeout=` or KT_TIMEOUT is used as given. */
 #define SLOW_FACTOR 4
 static const char *const slow_tests[] = {
-    "exhaust", "inet_stress", "mem_return", "oom_kmem", "rlimit", "sqlite",
+    "cgroup_exit", "exhaust", "inet_stress", "mem_return", "oom_kmem", "rlimit", "sqlite",
 };
 
 static int limit_for(const char *name, int timeout, int given) {

@@ -411,6 +411,25 @@ pub fn memcg_oom(me: Pid, over: u64) -> bool {
     true
 }
 
+/// mem_cgroup_handle_over_high() for thread `tid` of process `pid`, which
+/// faulted in `nr_pages` while its group or an ancestor was over
+/// `memory.high`, on its way back to user mode (no lock held): the
+/// reclaim tries count "high" in memory.events of every group over its
+/// high (nothing is reclaimed here), then it sleeps the penalty
+/// (`MemCounters::handle_over_high`: growing with the square of the
+/// overage, up to 2 s), woken early only to die (schedule_timeout_killable).
+pub fn throttle_over_high(pid: Pid, tid: Pid, nr_pages: u64) {
+    let Some(counters) = with(|s| s.h.mem_counters(s.h.group_of(pid))) else { return };
+    let jiffies = counters.handle_over_high(nr_pages);
+    drop(counters);
+    if jiffies == 0 {
+        return;
+    }
+    let until = crate::sched::deadline_after(jiffies.saturating_mul(1_000_000_000 / cgroup::HZ));
+    let removed = crate::uthread::removed;
+    crate::sched::wait_any(&[], || removed() || crate::uthread::must_die(tid), Some(until));
+}
+
 /// memory_max_write's loop after a `memory.max` under the charge of group
 /// `g`: its OOM killer runs until the charge is within the limit, nothing
 /// is left to kill, the writer has a signal, or about a second passed.
@@ -427,6 +446,35 @@ fn enforce_max(g: GroupId, counters: &MemCounters) {
         {
             return;
         }
+    }
+}
+
+/// cgroup_exit(): thread `tid` (its record's serial `serial`) is ending
+/// and the table is about to end it and tell the parent. Linux calls
+/// cgroup_exit before exit_notify: the task leaves its group's count
+/// (`cgroup.procs`, `cgroup.threads`, "populated", the freezer's count)
+/// before its parent can see the zombie, so a `waitpid` then `rmdir` of
+/// the group finds it empty; the zombie's pids charge stays until it is
+/// reaped ([`Reap`]). The count is taken out of the record here, so the
+/// table's `thread_exited` hook (which gives back the counts of threads
+/// ended otherwise: removed by another thread's exec) finds none.
+#[inline]
+pub fn exiting(tid: Pid, serial: u64) {
+    // nothing counted before the first cgroup2 mount (a thread adopted
+    // meanwhile is given back by the hook): one load on the exit path
+    if ACTIVE.load(Ordering::Acquire) {
+        exiting_counted(tid, serial);
+    }
+}
+
+/// [`exiting`] once forks and exits are counted.
+#[inline(never)]
+fn exiting_counted(tid: Pid, serial: u64) {
+    let pid = table()
+        .with_thread(tid, |th| if th.serial() == serial { th.ext_mut().cgroup_pid.take() } else { None })
+        .flatten();
+    if let Some(pid) = pid {
+        exited(pid);
     }
 }
 
@@ -686,24 +734,14 @@ impl vfs::SynthNode for CgDir {
         with(|s| s.h.mkdir(self.g, name, (cred.uid, cred.gid), perm)).map(|_| ())
     }
 
-    /// cgroup_rmdir. A process whose last thread has just ended stays
-    /// counted until its exit hook runs, after the process table's lock,
-    /// where its parent can already reap it; Linux's cgroup_exit comes
-    /// before the parent can see the zombie. So an `EBUSY` whose only
-    /// tasks are such processes waits for their hooks (a few yields at
-    /// most) instead of failing a `waitpid` then `rmdir`.
+    /// cgroup_rmdir: `EBUSY` while a task of the group or below has not
+    /// passed its exit's cgroup step ([`exiting`], before its parent can
+    /// see the zombie), as Linux's cgroup_destroy_locked.
     fn rmdir(&self, name: &[u8], _cred: &vfs::Cred) -> Result<()> {
-        for _ in 0..RMDIR_EXIT_TRIES {
-            let r = with(|s| {
-                let c = s.h.child(self.g, name).ok_or((Errno::ENOENT, None))?;
-                s.h.rmdir(c).map_err(|e| (e, Some(c)))
-            });
-            match r {
-                Err((Errno::EBUSY, Some(c))) if only_exiting(c) => crate::sched::yield_now(),
-                r => return r.map_err(|(e, _)| e),
-            }
-        }
-        Err(Errno::EBUSY)
+        with(|s| {
+            let c = s.h.child(self.g, name).ok_or(Errno::ENOENT)?;
+            s.h.rmdir(c)
+        })
     }
 
     fn as_any(&self) -> Option<&dyn core::any::Any> {
@@ -714,17 +752,6 @@ impl vfs::SynthNode for CgDir {
     fn set_attrs(&self, perm: Option<u32>, uid: Option<u32>, gid: Option<u32>) {
         with(|s| s.h.set_file_attrs(self.g, None, perm, uid, gid));
     }
-}
-
-/// How many times rmdir looks again while the group's tasks are exiting.
-const RMDIR_EXIT_TRIES: usize = 100;
-
-/// Whether every process counted in `g` and below has no thread left (or
-/// is gone): its exit hook is running (at least one is counted).
-fn only_exiting(g: GroupId) -> bool {
-    let Ok(procs) = with(|s| s.h.procs_below(g)) else { return false };
-    !procs.is_empty()
-        && procs.iter().all(|&pid| table().with_process(pid, |p| p.threads().is_empty()) != Some(false))
 }
 
 /// cgroup.procs or cgroup.threads as process `reader` sees the numbers.

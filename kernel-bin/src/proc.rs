@@ -215,7 +215,9 @@ impl process::seams::Hooks<Kernel> for Hooks {
     }
 
     fn thread_exited(&self, tid: Pid, ext: ThreadExt) {
-        // its cgroup's count and pids charge
+        // its cgroup's count and pids charge, unless its own exit gave them
+        // back before the table ended it (`crate::cgroup::exiting`): a
+        // thread removed by another thread's exec
         if let Some(pid) = ext.cgroup_pid {
             crate::cgroup::exited(pid);
         }

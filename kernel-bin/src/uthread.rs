@@ -138,6 +138,11 @@ pub struct UThread {
     /// Its rseq(2) registration and what its way out owes it (none: the
     /// way out pays one test).
     pub rseq: Option<crate::rseq::Rseq>,
+    /// Pages it faulted in while its memory cgroup (or an ancestor) was
+    /// over `memory.high` and not yet paid for (Linux's
+    /// `memcg_nr_pages_over_high`): at [`cgroup::HIGH_BATCH`] the way back
+    /// to user mode throttles it (`crate::cgroup::throttle_over_high`).
+    pub memcg_over_high: u32,
 }
 
 impl UThread {
@@ -283,6 +288,9 @@ pub fn finish_exit(tid: Pid, serial: u64, exit: Exit) {
             crate::procfs::release_exe(pid);
         }
     });
+    // cgroup_exit, before exit_notify: out of its group's count before the
+    // parent can see the zombie
+    crate::cgroup::exiting(tid, serial);
     match exit {
         Exit::Thread(code) => table().exit_thread_as(tid, s, code, &Hooks),
         Exit::Group(status) => table().exit_group_as(tid, s, status, &Hooks),
@@ -538,6 +546,7 @@ fn start(tid: Pid) -> Option<(UThread, u64, bool)> {
         fixed_buf: None,
         uring_tctx: None,
         rseq: rseq.map(crate::rseq::Rseq::started),
+        memcg_over_high: 0,
     };
     t.refresh_files();
     t.refresh_user_ns();
@@ -656,15 +665,26 @@ fn exception(t: &mut UThread, vector: u8, error_code: u64, cr2: u64) -> Flow {
                 Access::Read
             };
             let space = &t.space;
-            let (outcome, over) = {
+            let (outcome, (over, high)) = {
                 let mut v = t.vm.lock();
                 let outcome = v.handle_page_fault_with(cr2 as usize, access, || space_limits(space));
-                // a memory cgroup's limit passed by this charge (no lock:
-                // a few atomic loads up the groups)
-                (outcome, v.charge_sink().and_then(|c| c.over_limit()))
+                // a memory cgroup's limit (max, high) passed by this charge
+                // (no lock: a few atomic loads up the groups; nothing
+                // without a memory cgroup)
+                (outcome, v.charge_sink().map_or((None, false), |c| c.over_limits()))
             };
             if let Some(g) = over {
                 crate::cgroup::memcg_oom(t.pid, g);
+            }
+            if high {
+                // try_charge_memcg: charged over memory.high; a batch's
+                // worth is paid for on the way back to user mode, with
+                // no lock held (mem_cgroup_handle_over_high)
+                t.memcg_over_high += 1;
+                if u64::from(t.memcg_over_high) >= cgroup::HIGH_BATCH {
+                    let n = core::mem::take(&mut t.memcg_over_high);
+                    crate::cgroup::throttle_over_high(t.pid, t.tid, u64::from(n));
+                }
             }
             match outcome {
                 FaultOutcome::Resolved => {

@@ -216,6 +216,56 @@ KT_CASE(memory_max_under_the_charge_kills) {
     umount_cg();
 }
 
+/* cgexit41: memory.high throttles and does not kill. A process touching
+ * 17 MiB in a group whose memory.high is 16 MiB is made to sleep on its
+ * way back to user mode for each batch charged over the limit
+ * (mem_cgroup_handle_over_high: 12, 60, 140, 248 ms for the four
+ * batches past 16 MiB at HZ 250, more with the kernel's own pages):
+ * the touching completes, it takes that long at least, memory.events
+ * counts "high" (in the group and its parent), and no OOM kill. */
+KT_CASE(over_memory_high_is_throttled_not_killed) {
+    KT_SYS_OK(mount_cg());
+    KT_SYS_OK(write_text(CG "/cgroup.subtree_control", "+memory"));
+    KT_SYS_OK(mkdir(CG "/hi", 0755));
+    KT_SYS_OK(write_text(CG "/hi/cgroup.subtree_control", "+memory"));
+    KT_SYS_OK(mkdir(CG "/hi/t", 0755));
+    KT_SYS_OK(write_text(CG "/hi/t/memory.high", "16M"));
+    write_text(CG "/hi/t/memory.swap.max", "0"); /* (no swap here anyway) */
+    KT_STREQ(text_of(CG "/hi/t/memory.high"), "16777216\n");
+    int to, from;
+    pid_t c = toucher(CG "/hi/t", 17, &to, &from);
+    KT_TRUE(c > 0, "fork");
+    char x;
+    KT_EQ(read(from, &x, 1), 1);
+    struct timespec t0, t1;
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    KT_EQ(write(to, "g", 1), 1);
+    KT_EQ(read(from, &x, 1), 1); /* it touched it all */
+    clock_gettime(CLOCK_MONOTONIC, &t1);
+    long ms = (t1.tv_sec - t0.tv_sec) * 1000 + (t1.tv_nsec - t0.tv_nsec) / 1000000;
+    KT_EQ(x, 't');
+    long high = key_of(CG "/hi/t/memory.events", "high");
+    KT_TRUE(high > 0, "%s", text_of(CG "/hi/t/memory.events"));
+    KT_TRUE(key_of(CG "/hi/t/memory.events.local", "high") == high, "%s",
+            text_of(CG "/hi/t/memory.events.local"));
+    KT_TRUE(key_of(CG "/hi/memory.events", "high") == high, "%s", text_of(CG "/hi/memory.events"));
+    KT_EQ(key_of(CG "/hi/memory.events.local", "high"), 0);
+    KT_EQ(key_of(CG "/hi/t/memory.events", "max"), 0);
+    KT_EQ(key_of(CG "/hi/t/memory.events", "oom"), 0);
+    KT_EQ(key_of(CG "/hi/t/memory.events", "oom_kill"), 0);
+    KT_TRUE(ms >= 250, "touching 17 MiB over a 16 MiB memory.high took %ld ms", ms);
+    long cur = num_of(CG "/hi/t/memory.current");
+    KT_TRUE(cur > 16 * MiB, "memory.current %ld", cur);
+    KT_EQ(write(to, "x", 1), 1);
+    KT_WAIT_STATUS(c, kt_exited(0));
+    close(to);
+    close(from);
+    KT_SYS_OK(rmdir(CG "/hi/t"));
+    KT_SYS_OK(rmdir(CG "/hi"));
+    KT_SYS_OK(write_text(CG "/cgroup.subtree_control", "-memory"));
+    umount_cg();
+}
+
 /* review39 M4: a zombie counts in pids.current until it is reaped
  * (pids_release), though it no longer populates its group, which may
  * then be removed; its parent's count keeps it. */

@@ -62,7 +62,7 @@ extern crate alloc;
 mod mem;
 pub mod parse;
 
-pub use mem::{MEM_MAX, MemCounters, MemEvent};
+pub use mem::{HIGH_BATCH, HZ, MEM_MAX, MemCounters, MemEvent, high_delay};
 
 use alloc::collections::{BTreeMap, BTreeSet};
 use alloc::sync::Arc;
@@ -152,7 +152,8 @@ pub enum FileKind {
     MemoryMin,
     /// `memory.low` (kept).
     MemoryLow,
-    /// `memory.high` (kept; nothing is throttled).
+    /// `memory.high`: over it an allocating task is throttled at its
+    /// return to user mode ([`MemCounters::handle_over_high`]).
     MemoryHigh,
     /// `memory.max`: over it the group's OOM killer runs.
     MemoryMax,
@@ -341,11 +342,10 @@ struct Group<K> {
     /// The memory counters of the group (shared with the address spaces
     /// charging here).
     mem: Arc<MemCounters>,
-    /// `memory.min`, `memory.low`, `memory.high`, `memory.swap.max`
-    /// (pages; kept, not applied).
+    /// `memory.min`, `memory.low`, `memory.swap.max` (pages; kept, not
+    /// applied; `memory.high` is in the counters, [`MemCounters::high`]).
     mem_min: u64,
     mem_low: u64,
-    mem_high: u64,
     swap_max: u64,
     /// `memory.oom.group`.
     oom_group: bool,
@@ -437,7 +437,6 @@ fn group<K>(
         mem,
         mem_min: 0,
         mem_low: 0,
-        mem_high: MEM_MAX,
         swap_max: MEM_MAX,
         oom_group: false,
         cpu_weight: 100,
@@ -1406,7 +1405,7 @@ impl<K: Ord + Copy> Hierarchy<K> {
             FileKind::MemoryMax => mem_limit(x.mem.max()),
             FileKind::MemoryMin => mem_limit(x.mem_min),
             FileKind::MemoryLow => mem_limit(x.mem_low),
-            FileKind::MemoryHigh => mem_limit(x.mem_high),
+            FileKind::MemoryHigh => mem_limit(x.mem.high()),
             FileKind::MemorySwapMax => mem_limit(x.swap_max),
             FileKind::MemorySwapCurrent => copy_bytes(b"0\n"),
             FileKind::MemoryOomGroup => text(format_args!("{}\n", u8::from(x.oom_group))),
@@ -1497,13 +1496,19 @@ impl<K: Ord + Copy> Hierarchy<K> {
                 x.mem.set_max(v);
                 Ok(if x.mem.current() > v { Effect::MemoryOom } else { Effect::None })
             }
-            FileKind::MemoryMin | FileKind::MemoryLow | FileKind::MemoryHigh | FileKind::MemorySwapMax => {
+            FileKind::MemoryHigh => {
+                // memory_high_write: set, then reclaim toward it (nothing
+                // is reclaimable here); no event
+                let v = parse::memparse_pages(s)?;
+                self.g(g)?.mem.set_high(v);
+                Ok(Effect::None)
+            }
+            FileKind::MemoryMin | FileKind::MemoryLow | FileKind::MemorySwapMax => {
                 let v = parse::memparse_pages(s)?;
                 let x = self.g_mut(g)?;
                 match kind {
                     FileKind::MemoryMin => x.mem_min = v,
                     FileKind::MemoryLow => x.mem_low = v,
-                    FileKind::MemoryHigh => x.mem_high = v,
                     _ => x.swap_max = v,
                 }
                 Ok(Effect::None)
@@ -1614,7 +1619,6 @@ impl<K: Ord + Copy> Hierarchy<K> {
                     c.mem.reset();
                     c.mem_min = 0;
                     c.mem_low = 0;
-                    c.mem_high = MEM_MAX;
                     c.swap_max = MEM_MAX;
                     c.oom_group = false;
                 }

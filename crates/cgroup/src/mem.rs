@@ -11,12 +11,59 @@ use crate::GroupId;
 /// `memory.max` (and the other limits) meaning "max", in pages.
 pub const MEM_MAX: u64 = u64::MAX;
 
+/// Linux's `MEMCG_CHARGE_BATCH`: a charge is made (and `memory.high`
+/// looked at) per this many pages; the throttling penalty is scaled by a
+/// task's pages over high against it.
+pub const HIGH_BATCH: u64 = 64;
+
+/// The jiffies per second the throttling penalty is computed in (Debian's
+/// `CONFIG_HZ`): [`MemCounters::handle_over_high`] answers in jiffies of
+/// `1 s / HZ`, so the rounding is Linux's.
+pub const HZ: u64 = 250;
+
+/// `MEMCG_DELAY_PRECISION_SHIFT`: the overage is a fixed-point fraction
+/// of the high limit with this many bits.
+const DELAY_PRECISION_SHIFT: u32 = 20;
+
+/// `MEMCG_DELAY_SCALING_SHIFT`.
+const DELAY_SCALING_SHIFT: u32 = 14;
+
+/// `MEMCG_MAX_HIGH_DELAY_JIFFIES`: at most 2 s per return to user mode.
+const MAX_HIGH_DELAY_JIFFIES: u64 = 2 * HZ;
+
+/// `MAX_RECLAIM_RETRIES`: the reclaim tries before the sleep.
+const MAX_RECLAIM_RETRIES: u32 = 16;
+
+/// calculate_overage(): how far `usage` is over `high`, as a fraction of
+/// `high` with [`DELAY_PRECISION_SHIFT`] bits (0 when not over).
+fn overage(usage: u64, high: u64) -> u64 {
+    if usage <= high {
+        return 0;
+    }
+    let high = high.max(1);
+    let over = u128::from(usage - high) << DELAY_PRECISION_SHIFT;
+    u64::try_from(over / u128::from(high)).unwrap_or(u64::MAX)
+}
+
+/// calculate_high_delay(): the penalty in jiffies for `nr_pages` charged
+/// over high at the largest overage `max_overage`, growing with its
+/// square (not yet capped).
+pub fn high_delay(nr_pages: u64, max_overage: u64) -> u64 {
+    if max_overage == 0 {
+        return 0;
+    }
+    let p = u128::from(max_overage) * u128::from(max_overage) * u128::from(HZ);
+    let p = (p >> DELAY_PRECISION_SHIFT) >> DELAY_SCALING_SHIFT;
+    u64::try_from(p * u128::from(nr_pages) / u128::from(HIGH_BATCH)).unwrap_or(u64::MAX)
+}
+
 /// A memory event (`memory.events`' lines, in their order).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum MemEvent {
     /// Reclaim below `memory.low` (never here).
     Low,
-    /// Over `memory.high` (not counted: `memory.high` is kept, not applied).
+    /// Over `memory.high` at a task's throttling (reclaim_high: each
+    /// reclaim try counts one in every group over its high).
     High,
     /// A charge went over `memory.max`.
     Max,
@@ -71,6 +118,8 @@ pub struct MemCounters {
     peak: AtomicU64,
     /// `memory.max` in pages ([`MEM_MAX`]: none).
     max: AtomicU64,
+    /// `memory.high` in pages ([`MEM_MAX`]: none).
+    high: AtomicU64,
     /// `memory.events` (this group's and its descendants').
     events: [AtomicU64; 6],
     /// `memory.events.local` (this group's own).
@@ -87,6 +136,7 @@ impl MemCounters {
             file: AtomicU64::new(0),
             peak: AtomicU64::new(0),
             max: AtomicU64::new(MEM_MAX),
+            high: AtomicU64::new(MEM_MAX),
             events: [const { AtomicU64::new(0) }; 6],
             events_local: [const { AtomicU64::new(0) }; 6],
         }
@@ -140,6 +190,80 @@ impl MemCounters {
         None
     }
 
+    /// After a charge: the lowest group over its `memory.max`, as
+    /// [`MemCounters::over_limit`], and whether this group or an ancestor
+    /// is over its `memory.high` (try_charge_memcg's second walk), in one
+    /// walk up: the same loads as `over_limit` and the high limit beside
+    /// the max.
+    pub fn over_limits(&self) -> (Option<GroupId>, bool) {
+        let mut high = false;
+        let mut at = Some(self);
+        while let Some(c) = at {
+            let cur = c.current.load(Ordering::Relaxed);
+            if cur > c.max.load(Ordering::Relaxed) {
+                return (Some(c.group), high);
+            }
+            high |= cur > c.high.load(Ordering::Relaxed);
+            at = c.parent.as_deref();
+        }
+        (None, high)
+    }
+
+    /// The groups from this one up, the root left out (the walks of
+    /// reclaim_high and mem_find_max_overage).
+    fn below_root(&self) -> impl Iterator<Item = &MemCounters> {
+        core::iter::successors(Some(self), |c| c.parent.as_deref()).filter(|c| c.parent.is_some())
+    }
+
+    /// reclaim_high(): one reclaim try, which counts "high" in every group
+    /// from this one up (not the root) over its `memory.high`. Nothing is
+    /// reclaimed here (no swap, no page cache in the charge).
+    fn reclaim_high(&self) {
+        for c in self.below_root() {
+            if c.current() > c.high() {
+                c.event(MemEvent::High);
+            }
+        }
+    }
+
+    /// mem_cgroup_handle_over_high(), for a task of this group with
+    /// `nr_pages` charged while over a high limit, at its return to user
+    /// mode: the reclaim tries ("high" events) and the penalty in jiffies
+    /// of `1 s / HZ` the task then sleeps (0: none). The penalty grows
+    /// with the square of the largest overage from this group up and with
+    /// `nr_pages` against [`HIGH_BATCH`], up to 2 s; one of at most
+    /// `HZ / 100` jiffies is not slept (one reclaim try only), a longer one
+    /// after [`MAX_RECLAIM_RETRIES`] more tries that reclaimed nothing.
+    pub fn handle_over_high(&self, nr_pages: u64) -> u64 {
+        if nr_pages == 0 {
+            return 0;
+        }
+        let mut retries = MAX_RECLAIM_RETRIES;
+        loop {
+            self.reclaim_high();
+            let max_overage = self.below_root().map(|c| overage(c.current(), c.high())).max().unwrap_or(0);
+            // (+ the swap overage: no swap here)
+            let penalty = high_delay(nr_pages, max_overage).min(MAX_HIGH_DELAY_JIFFIES);
+            if penalty <= HZ / 100 {
+                return 0;
+            }
+            if retries == 0 {
+                return penalty;
+            }
+            retries -= 1;
+        }
+    }
+
+    /// `memory.high` in pages.
+    pub fn high(&self) -> u64 {
+        self.high.load(Ordering::Relaxed)
+    }
+
+    /// Sets `memory.high` (pages).
+    pub fn set_high(&self, pages: u64) {
+        self.high.store(pages, Ordering::Relaxed);
+    }
+
     /// Counts `event` in `memory.events.local` here and in `memory.events`
     /// here and in every ancestor but the root (memcg_memory_event).
     pub fn event(&self, event: MemEvent) {
@@ -189,6 +313,7 @@ impl MemCounters {
     /// events and peak start over; the charges stay.
     pub fn reset(&self) {
         self.max.store(MEM_MAX, Ordering::Relaxed);
+        self.high.store(MEM_MAX, Ordering::Relaxed);
         for a in self.events.iter().chain(self.events_local.iter()) {
             a.store(0, Ordering::Relaxed);
         }
@@ -209,5 +334,10 @@ impl vm::MemCharge for MemCounters {
 
     fn over_limit(&self) -> Option<u64> {
         MemCounters::over_limit(self).map(GroupId::raw)
+    }
+
+    fn over_limits(&self) -> (Option<u64>, bool) {
+        let (max, high) = MemCounters::over_limits(self);
+        (max.map(GroupId::raw), high)
     }
 }

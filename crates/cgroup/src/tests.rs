@@ -804,3 +804,57 @@ fn chown_and_chmod_are_kept() {
     assert_eq!(h.file_attrs(a, FileKind::Procs), Some((1000, 1000, 0o644)));
     assert_eq!(h.file_attrs(GroupId::from_raw(999), FileKind::Procs), None);
 }
+
+#[test]
+fn memory_high_throttles_with_linux_penalty_and_counts_high() {
+    let mut h = h();
+    h.write(ROOT, FileKind::SubtreeControl, b"+memory").unwrap();
+    let a = h.mkdir(ROOT, b"a", (0, 0), 0o755).unwrap();
+    h.write(a, FileKind::SubtreeControl, b"+memory").unwrap();
+    let b = h.mkdir(a, b"b", (0, 0), 0o755).unwrap();
+    let (ma, mb) = (h.mem_counters(a).unwrap(), h.mem_counters(b).unwrap());
+    // no high limit: never over, nothing counted, no sleep
+    mb.charge(1000, 0);
+    assert_eq!(mb.over_limits(), (None, false));
+    assert_eq!(mb.handle_over_high(HIGH_BATCH), 0);
+    assert_eq!(ma.events(MemEvent::High, false), 0);
+    // calculate_high_delay: twice the limit is an overage of 1 << 20, a
+    // penalty of 64 * HZ jiffies for a batch (capped at 2 s by the caller)
+    assert_eq!(high_delay(HIGH_BATCH, 1 << 20), 64 * HZ);
+    assert_eq!(high_delay(HIGH_BATCH / 2, 1 << 20), 32 * HZ);
+    assert_eq!(high_delay(HIGH_BATCH, 0), 0);
+    // a's high at 990 pages: 1 % over -> 0.0256 s, one jiffy's rounding:
+    // under HZ/100, not slept; one reclaim try, one "high" in a (the
+    // group over its limit: local there, and in its events)
+    h.write(a, FileKind::MemoryHigh, b"4055040").unwrap(); // 990 pages
+    assert_eq!(mb.over_limits(), (None, true));
+    assert_eq!(ma.over_limits(), (None, true));
+    assert_eq!(mb.handle_over_high(HIGH_BATCH), 0);
+    assert_eq!(ma.events(MemEvent::High, true), 1);
+    assert_eq!(ma.events(MemEvent::High, false), 1);
+    assert_eq!(mb.events(MemEvent::High, false), 0);
+    assert_eq!(
+        read(&h, a, FileKind::MemoryEvents),
+        "low 0\nhigh 1\nmax 0\noom 0\noom_kill 0\noom_group_kill 0\n"
+    );
+    // 50 % over: 16 * HZ jiffies, capped at 2 * HZ; the sleep comes after
+    // the 16 retries that reclaimed nothing: 17 "high" each time
+    mb.charge(485, 0); // 1485 = 990 * 1.5
+    assert_eq!(mb.handle_over_high(HIGH_BATCH), 2 * HZ);
+    assert_eq!(ma.events(MemEvent::High, true), 18);
+    // b over its own limit too: counted in b (local) and in a's events
+    h.write(b, FileKind::MemoryHigh, b"0").unwrap();
+    assert_eq!(mb.handle_over_high(1), 2 * HZ);
+    assert_eq!(mb.events(MemEvent::High, true), 17);
+    assert_eq!(ma.events(MemEvent::High, true), 35);
+    assert_eq!(ma.events(MemEvent::High, false), 52);
+    // memory.max comes first in the walk; high is still told
+    h.write(a, FileKind::MemoryMax, b"4096").unwrap();
+    assert_eq!(mb.over_limits(), (Some(a), true));
+    // back under: nothing
+    mb.uncharge(1485, 0);
+    h.write(b, FileKind::MemoryHigh, b"max").unwrap();
+    assert_eq!(mb.over_limits(), (None, false));
+    assert_eq!(mb.handle_over_high(HIGH_BATCH), 0);
+    assert_eq!(read(&h, b, FileKind::MemoryHigh), "max\n");
+}

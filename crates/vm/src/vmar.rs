@@ -337,6 +337,12 @@ pub trait MemCharge: Send + Sync {
     fn over_limit(&self) -> Option<u64> {
         None
     }
+    /// [`MemCharge::over_limit`] and whether a soft limit (a memory
+    /// cgroup's `memory.high`) is passed too, in one look; the default
+    /// knows no soft limit.
+    fn over_limits(&self) -> (Option<u64>, bool) {
+        (self.over_limit(), false)
+    }
 }
 
 /// A user address space: the mappings, the page table that holds their
