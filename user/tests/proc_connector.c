@@ -78,11 +78,12 @@ static long send_op(int s, uint32_t op, uint32_t ack, uint16_t len) {
     return send(s, &m, sizeof m, 0);
 }
 
+/* one event's message: 76 bytes, the proc_event right after the cn_msg */
 struct got {
     struct nlhdr h;
     struct cnmsg c;
     struct pev e;
-};
+} __attribute__((packed));
 
 /* the next message of `s` (up to `ms` milliseconds) matching `what` and,
  * when nonzero, d[0] == `pid`: 1 found (into `out`), 0 not */
@@ -90,6 +91,7 @@ static int find(int s, uint32_t what, uint32_t pid, struct got *out, int ms) {
     for (int waited = 0; waited <= ms;) {
         struct got g;
         long n = recv(s, &g, sizeof g, MSG_DONTWAIT);
+        if (n > 0 && n != 76) kt_printf("# a message of %ld bytes\n", n);
         if (n < 0) {
             if (errno != EAGAIN) return 0;
             kt_msleep(10);
