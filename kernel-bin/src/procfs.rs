@@ -1057,7 +1057,7 @@ const PAGEMAP_BATCH: usize = 512;
 fn pagemap_read(pid: Pid, offset: u64, buf: &mut [u8]) -> Result<usize> {
     const TASK_SIZE: u64 = 0x7fff_ffff_f000;
     let Some(vm) = table().with_process(pid, |p| p.vm().cloned()).flatten() else { return Ok(0) };
-    if offset % 8 != 0 || buf.len() % 8 != 0 {
+    if !offset.is_multiple_of(8) || !buf.len().is_multiple_of(8) {
         return Err(Errno::EINVAL);
     }
     let show_pfn = table()
