@@ -926,7 +926,7 @@ impl<P: PageTable, A: FrameRefs + Clone + 'static> Vmar<P, A> {
     pub fn pagemap(&self, start: usize, out: &mut [u64], show_pfn: bool) {
         out.fill(0);
         let end = start.saturating_add(out.len().saturating_mul(PAGE_SIZE));
-        let first = self.maps.range(..=start).next_back().map_or(start, |(&s, _)| s);
+        let first = self.maps.range(..start).next_back().map_or(start, |(&s, _)| s);
         for (&s, m) in self.maps.range(first..end) {
             let lo = s.max(start);
             let hi = m.end.min(end);
