@@ -712,11 +712,12 @@ impl process::seams::Hooks<crate::proc::Kernel> for CloneHooks<'_> {
         {
             log::warn!("pid {pid}: its mount namespace's mounts not copied: {e:?}");
         }
-        Hooks.thread_created(tid);
-        // proc_fork_connector, before the child runs
+        // proc_fork_connector, before the child runs (the base hook
+        // starts it: on another CPU its exit could come first)
         if crate::net::connector::listening() {
             crate::net::connector::fork(self.cn.0, tid, self.cn.1);
         }
+        Hooks.thread_created(tid)
     }
     fn thread_exited(&self, tid: process::pid::Pid, ext: crate::proc::ThreadExt) {
         Hooks.thread_exited(tid, ext)
