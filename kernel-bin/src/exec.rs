@@ -572,6 +572,9 @@ pub fn execve(t: &mut UThread, pathname: u64, argv: u64, envp: u64) -> Result<is
     if let Some(name) = path.rsplit(|&b| b == b'/').next() {
         crate::proc::set_comm(t.tid, name);
     }
+    if crate::net::connector::listening() {
+        crate::net::connector::exec(t.tid);
+    }
     if image.fatal {
         force_fatal_sigsegv(t);
     }

@@ -441,6 +441,7 @@ const PROC_FILES: &[&str] = &[
     "timers",
     "timens_offsets",
     "oom_score",
+    "pagemap",
 ];
 const PROC_LINKS: &[&str] = &["cwd", "exe", "root"];
 /// The files of /proc/sysvipc.
@@ -543,8 +544,9 @@ fn kind_of(node: &Node) -> (FileType, u32) {
         ) => (FileType::Regular, 0o644),
         // environ, auxv: -r--------
         Node::ProcFile(_, _, "environ" | "auxv") => (FileType::Regular, 0o400),
-        // ONE("syscall", S_IRUSR, ...), ONE("io", S_IRUSR, ...)
-        Node::ProcFile(_, _, "syscall" | "io") => (FileType::Regular, 0o400),
+        // ONE("syscall", S_IRUSR, ...), ONE("io", S_IRUSR, ...),
+        // REG("pagemap", S_IRUSR, ...)
+        Node::ProcFile(_, _, "syscall" | "io" | "pagemap") => (FileType::Regular, 0o400),
         Node::SysFile(i) => (FileType::Regular, crate::sysctl::KNOBS[*i].mode()),
         Node::Global(_) | Node::NetFile(_) | Node::IpcFile(_) | Node::ProcFile(..) => {
             (FileType::Regular, 0o444)
@@ -860,7 +862,8 @@ impl SynthNode for ProcNode {
             Node::Proc(pid, _) | Node::TaskDir(pid) => self.m.pid_permission(pid),
             // proc_maps_open() -> proc_mem_open() -> mm_access(); environ_open()
             // and proc_pid_auxv() the same (PTRACE_MODE_READ_FSCREDS)
-            Node::ProcFile(pid, _, "maps" | "environ" | "auxv") => may_access(pid),
+            // pagemap_open(): proc_mem_open(PTRACE_MODE_READ)
+            Node::ProcFile(pid, _, "maps" | "environ" | "auxv" | "pagemap") => may_access(pid),
             // mem_open(): mm_access(PTRACE_MODE_ATTACH_FSCREDS), YAMA included
             Node::ProcFile(pid, _, "mem") => {
                 let (_, tid) = caller();
@@ -918,6 +921,9 @@ impl SynthNode for ProcNode {
         }
         if let Node::ProcFile(pid, _, "cmdline") = self.n {
             return Some(cmdline_read(pid, offset, buf));
+        }
+        if let Node::ProcFile(pid, _, "pagemap") = self.n {
+            return Some(pagemap_read(pid, offset, buf));
         }
         let Node::ProcFile(pid, _, "mem") = self.n else { return None };
         Some(mem_rw(pid, offset, |vm, at, chunk: &mut [u8]| vm.read_user(at, chunk), buf))
@@ -1043,6 +1049,42 @@ fn mem_rw(
         done += n;
     }
     if done == 0 && !buf.is_empty() { Err(Errno::EIO) } else { Ok(done) }
+}
+
+/// Linux's `PAGEMAP_WALK_SIZE` (a 2 MiB page table's pages): the entries
+/// made under one hold of the address space's lock.
+const PAGEMAP_BATCH: usize = 512;
+
+/// pagemap_read(): the 8-byte entries ([`vm::Vmar::pagemap`]) of the
+/// pages from virtual page `offset / 8` up to `TASK_SIZE`, `EINVAL` for an
+/// offset or a count that is no multiple of 8, 0 for a process without an
+/// address space; the frame numbers only for a reader with
+/// `CAP_SYS_ADMIN` in the initial user namespace (Linux asks the
+/// opener's credentials, here the reader's). The walk holds the lock for
+/// [`PAGEMAP_BATCH`] pages at a time.
+fn pagemap_read(pid: Pid, offset: u64, buf: &mut [u8]) -> Result<usize> {
+    const TASK_SIZE: u64 = 0x7fff_ffff_f000;
+    let Some(vm) = table().with_process(pid, |p| p.vm().cloned()).flatten() else { return Ok(0) };
+    if !offset.is_multiple_of(8) || !buf.len().is_multiple_of(8) {
+        return Err(Errno::EINVAL);
+    }
+    let show_pfn = table()
+        .with_process(caller().0, |p| p.creds().ns_capable(&process::ns::UserNsRef::INITIAL, 21))
+        .unwrap_or(false);
+    let mut page = (offset / 8).min(TASK_SIZE >> 12);
+    let mut entries = [0u64; PAGEMAP_BATCH];
+    let mut done = 0;
+    while done < buf.len() && page < TASK_SIZE >> 12 {
+        let n = ((buf.len() - done) / 8).min(PAGEMAP_BATCH).min(((TASK_SIZE >> 12) - page) as usize);
+        vm.lock().pagemap((page << 12) as usize, &mut entries[..n], show_pfn);
+        for (d, e) in buf[done..done + n * 8].chunks_exact_mut(8).zip(&entries[..n]) {
+            d.copy_from_slice(&e.to_le_bytes());
+        }
+        done += n * 8;
+        page += n as u64;
+        crate::sched::cond_resched();
+    }
+    Ok(done)
 }
 
 /// Reads `buf.len()` bytes at `addr` of `vm` as access_remote_vm(...,

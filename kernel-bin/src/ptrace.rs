@@ -600,6 +600,9 @@ pub fn sys_ptrace(t: &mut UThread, request: u64, pid: u64, addr: u64, data: u64)
         };
         let tid = table().ptrace_attach(t.tid, pid, seize, &Hooks)?;
         wait_attach_trap(t.tid, tid);
+        if crate::net::connector::listening() {
+            crate::net::connector::ptrace(tid, Some(t.tid));
+        }
         return Ok(0);
     }
     let any_state = request == req::KILL || request == req::INTERRUPT;
@@ -796,6 +799,9 @@ pub fn sys_ptrace(t: &mut UThread, request: u64, pid: u64, addr: u64, data: u64)
         req::DETACH => {
             let sig = pt::resume_signal(data)?;
             table().ptrace_detach(ttid, sig, &Hooks);
+            if crate::net::connector::listening() {
+                crate::net::connector::ptrace(ttid, None);
+            }
             Ok(0)
         }
         req::KILL => {

@@ -291,6 +291,16 @@ pub fn finish_exit(tid: Pid, serial: u64, exit: Exit) {
     // cgroup_exit, before exit_notify: out of its group's count before the
     // parent can see the zombie
     crate::cgroup::exiting(tid, serial);
+    // proc_exit_connector, before the parent can hear
+    if crate::net::connector::listening()
+        && let Some(pid) = pid
+    {
+        let code = match exit {
+            Exit::Thread(code) => ((code & 0xff) << 8) as u32,
+            Exit::Group(status) => status.to_wait_status() as u32,
+        };
+        crate::net::connector::exit(tid, pid, code);
+    }
     match exit {
         Exit::Thread(code) => table().exit_thread_as(tid, s, code, &Hooks),
         Exit::Group(status) => table().exit_group_as(tid, s, status, &Hooks),
@@ -768,7 +778,11 @@ pub fn force_sigsegv(t: &mut UThread, sig: Option<SigNum>) -> Flow {
 
 /// Ends the process with a fatal signal. No core file is written, so the
 /// status never carries the core bit (Linux sets it only after a dump).
-pub(crate) fn die(t: &mut UThread, sig: SigNum, _core_action: bool) -> Flow {
+pub(crate) fn die(t: &mut UThread, sig: SigNum, core_action: bool) -> Flow {
+    // proc_coredump_connector (get_signal, before do_coredump)
+    if core_action && crate::net::connector::listening() {
+        crate::net::connector::coredump(t.tid);
+    }
     let status = ChildStatus::Killed { signal: sig.get(), core: false };
     if t.trace & crate::ptrace::MASK != 0 {
         crate::ptrace::exit_event(t, status.to_wait_status());

@@ -19,6 +19,8 @@
 //! - [`netlink`]: `AF_NETLINK` sockets of protocol `NETLINK_ROUTE`
 //!   (link and address dumps, `IFF_UP` changes) over the kernel's
 //!   interfaces ([`netlink::RouteHost`]).
+//! - [`connector`]: `NETLINK_CONNECTOR`'s requests and the process
+//!   events' messages (`cn_proc`).
 //! - [`testing`] (feature `testing`): a software [`NetEnv`] and
 //!   [`Resolver`] for host tests.
 //!
@@ -44,6 +46,7 @@ extern crate alloc;
 
 pub mod addr;
 pub mod common;
+pub mod connector;
 pub mod consts;
 pub mod netlink;
 pub mod packet;

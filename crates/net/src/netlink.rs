@@ -34,6 +34,8 @@ pub const AF_NETLINK: u16 = 16;
 pub const NETLINK_ROUTE: u32 = 0;
 /// The socket monitoring protocol ([`crate::sock_diag`]).
 pub const NETLINK_SOCK_DIAG: u32 = crate::sock_diag::NETLINK_SOCK_DIAG;
+/// The kernel connector ([`crate::connector`]).
+pub const NETLINK_CONNECTOR: u32 = crate::connector::NETLINK_CONNECTOR;
 /// The kernel's device events (`NETLINK_KOBJECT_UEVENT`): sockets bind
 /// and listen (udev, systemd's device monitor), but no device comes or
 /// goes here, so none is ever delivered, and what is sent to the kernel
@@ -391,6 +393,11 @@ pub trait RouteHost: Send + Sync {
     fn diag_unix(&self) -> Result<Vec<UnixDiagSock>> {
         Ok(Vec::new())
     }
+    /// A NETLINK_CONNECTOR request ([`crate::connector::parse_request`])
+    /// from the socket of port `portid`; answers, if any, go out as
+    /// multicast (the process-events connector's acknowledgement). By
+    /// default ignored (no connector registered for its id).
+    fn connector(&self, _req: &crate::connector::Request<'_>, _portid: u32) {}
 }
 
 /// The bound port ids of one network namespace by protocol (Linux's
@@ -501,8 +508,8 @@ pub struct NetlinkSocket<E: NetEnv> {
 }
 
 /// socket(2) for `AF_NETLINK` (`netlink_create`): SOCK_RAW or SOCK_DGRAM
-/// (`ESOCKTNOSUPPORT`), protocol NETLINK_ROUTE, NETLINK_SOCK_DIAG or
-/// NETLINK_KOBJECT_UEVENT (`EPROTONOSUPPORT`).
+/// (`ESOCKTNOSUPPORT`), protocol NETLINK_ROUTE, NETLINK_SOCK_DIAG,
+/// NETLINK_CONNECTOR or NETLINK_KOBJECT_UEVENT (`EPROTONOSUPPORT`).
 pub fn create<E: NetEnv>(
     ty: u32,
     protocol: i32,
@@ -512,7 +519,9 @@ pub fn create<E: NetEnv>(
     if ty != SOCK_RAW && ty != SOCK_DGRAM {
         return Err(Errno::ESOCKTNOSUPPORT);
     }
-    if ![NETLINK_ROUTE, NETLINK_SOCK_DIAG, NETLINK_KOBJECT_UEVENT].contains(&(protocol as u32)) {
+    if ![NETLINK_ROUTE, NETLINK_SOCK_DIAG, NETLINK_CONNECTOR, NETLINK_KOBJECT_UEVENT]
+        .contains(&(protocol as u32))
+    {
         return Err(Errno::EPROTONOSUPPORT);
     }
     Ok(Arc::new_cyclic(|me| NetlinkSocket {
@@ -1286,6 +1295,13 @@ pub fn process_notes(
     if protocol == NETLINK_KOBJECT_UEVENT {
         return Ok((dgrams, false));
     }
+    if protocol == NETLINK_CONNECTOR {
+        // cn_rx_skb: the first message only, never an answer to the sender
+        if let Some(req) = crate::connector::parse_request(data) {
+            host.connector(&req, pid);
+        }
+        return Ok((dgrams, false));
+    }
     let (mut overrun, mut total) = (false, 0usize);
     while data.len() >= NLMSG_HDRLEN {
         let before = dgrams.len();
@@ -1507,6 +1523,11 @@ impl<E: NetEnv> Socket<E> for NetlinkSocket<E> {
 
     fn bind(&self, cx: &mut dyn Resolver, addr: &[u8]) -> Result<()> {
         let (pid, groups) = parse_nl(addr)?;
+        // netlink_bind: a group of a protocol without NL_CFG_F_NONROOT_RECV
+        // (the connector's) needs CAP_NET_ADMIN
+        if groups != 0 && self.protocol == NETLINK_CONNECTOR && !self.host.net_admin() {
+            return Err(Errno::EPERM);
+        }
         let _membership = self.membership.lock();
         let mut st = self.st.lock();
         if let Some(p) = st.portid {
@@ -1657,6 +1678,9 @@ impl<E: NetEnv> Socket<E> for NetlinkSocket<E> {
                         // (netlink_kernel_create: at least 32 for every
                         // protocol)
                         let ngroups = if self.protocol == NETLINK_ROUTE { RTNLGRP_MAX } else { 32 };
+                        if self.protocol == NETLINK_CONNECTOR && !self.host.net_admin() {
+                            return Err(Errno::EPERM);
+                        }
                         if val.len() < 4 || v == 0 || v as u32 > ngroups {
                             return Err(Errno::EINVAL);
                         }

@@ -118,8 +118,8 @@ pub use source::PageSource;
 pub use uaccess::{UserCopies, UserValue};
 pub use vmar::{
     Access, DEFAULT_MAX_MAP_COUNT, FAULT_AROUND_PAGES, FaultOutcome, ForkSteps, Limited, MapFile,
-    MappingInfo, MappingKind, MemCharge, Prot, SegvCode, Vmar, VmarConfig, set_system_max_map_count,
-    system_max_map_count,
+    MappingInfo, MappingKind, MemCharge, PM_FILE, PM_MMAP_EXCLUSIVE, PM_PFRAME_MASK, PM_PRESENT,
+    PM_SOFT_DIRTY, PM_SWAP, Prot, SegvCode, Vmar, VmarConfig, set_system_max_map_count, system_max_map_count,
 };
 
 // The README's example runs as a doctest too (`cargo test --doc`).

@@ -494,6 +494,19 @@ pub const DEFAULT_STACK_LIMIT: usize = 8 << 20;
 /// from the mapping under it.
 pub const STACK_GUARD_GAP: usize = 256 << 12;
 
+/// `/proc/PID/pagemap`'s bit of a present page ([`Vmar::pagemap`]).
+pub const PM_PRESENT: u64 = 1 << 63;
+/// Pagemap: the page is swapped out (never here).
+pub const PM_SWAP: u64 = 1 << 62;
+/// Pagemap: a file page or shared anonymous memory.
+pub const PM_FILE: u64 = 1 << 61;
+/// Pagemap: the page is mapped exactly once.
+pub const PM_MMAP_EXCLUSIVE: u64 = 1 << 56;
+/// Pagemap: soft-dirty.
+pub const PM_SOFT_DIRTY: u64 = 1 << 55;
+/// Pagemap: the frame number's bits (0-54).
+pub const PM_PFRAME_MASK: u64 = (1 << 55) - 1;
+
 impl<P: PageTable, A: FrameRefs + Clone + 'static> Vmar<P, A> {
     /// An empty address space over an empty page table, with the default
     /// x86_64 layout.
@@ -922,6 +935,68 @@ impl<P: PageTable, A: FrameRefs + Clone + 'static> Vmar<P, A> {
     /// The mappings in address order, as `/proc/self/maps` lists them.
     pub fn mappings(&self) -> impl Iterator<Item = MappingInfo> + '_ {
         self.maps.iter().map(|(&start, m)| m.info(start))
+    }
+
+    /// Linux's `/proc/PID/pagemap` entries (`pagemap_read`) of the pages
+    /// from `start` (page aligned) on, one `u64` per page into `out`:
+    /// [`PM_PRESENT`] for a present page, with its frame number in bits
+    /// 0-54 when `show_pfn` (Linux zeroes it without `CAP_SYS_ADMIN`),
+    /// [`PM_FILE`] when the page is a file's or shared memory's (not an
+    /// anonymous page or a private copy), [`PM_MMAP_EXCLUSIVE`] when it is
+    /// mapped once (a reference count of 1, or 2 with the source's own),
+    /// and [`PM_SOFT_DIRTY`] for every address inside a mapping (every
+    /// mapping is soft-dirty here: nothing clears it, as Linux's
+    /// `VM_SOFTDIRTY` of a new mapping until `clear_refs`); 0 outside the
+    /// mappings. No swap: [`PM_SWAP`] is never set. Costs time in
+    /// proportion to `out.len()` and the mappings it crosses.
+    pub fn pagemap(&self, start: usize, out: &mut [u64], show_pfn: bool) {
+        out.fill(0);
+        let end = start.saturating_add(out.len().saturating_mul(PAGE_SIZE));
+        let first = self.maps.range(..start).next_back().map_or(start, |(&s, _)| s);
+        for (&s, m) in self.maps.range(first..end) {
+            let lo = s.max(start);
+            let hi = m.end.min(end);
+            if lo >= hi {
+                continue;
+            }
+            for e in &mut out[(lo - start) / PAGE_SIZE..(hi - start) / PAGE_SIZE] {
+                *e = PM_SOFT_DIRTY;
+            }
+            let mut va = lo;
+            while let Some((at, frame, flags)) = self.pt.next_present(va, hi) {
+                va = at + PAGE_SIZE;
+                let mut e = PM_SOFT_DIRTY | PM_PRESENT;
+                if show_pfn {
+                    e |= frame.number() & PM_PFRAME_MASK;
+                }
+                let refs = self.alloc.ref_count(frame);
+                // whose page: the source's (a file's, shared memory's) or
+                // an anonymous one (a private copy, anonymous memory)
+                let source_page = match &m.backing {
+                    Backing::Anonymous => false,
+                    Backing::Object { .. } if m.shared => true,
+                    Backing::Object { .. } if flags.contains(PteFlags::WRITABLE) => false,
+                    Backing::Object { source, offset, .. } => {
+                        match source.cached_page(offset.wrapping_add((at - s) as u64)) {
+                            Some(f) => {
+                                self.alloc.release(f);
+                                f == frame
+                            }
+                            None => false,
+                        }
+                    }
+                };
+                if source_page {
+                    e |= PM_FILE;
+                }
+                if refs == 1 + usize::from(source_page) {
+                    e |= PM_MMAP_EXCLUSIVE;
+                }
+                if let Some(slot) = out.get_mut((at - start) / PAGE_SIZE) {
+                    *slot = e;
+                }
+            }
+        }
     }
 
     /// The mapping containing `addr`, if any.

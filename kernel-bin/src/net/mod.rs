@@ -12,6 +12,7 @@
 //! AF_INET/AF_INET6 from [`inet_socket`], the one hook of the inet stack;
 //! AF_NETLINK from [`netlink`].
 
+pub mod connector;
 pub mod inet;
 pub mod netlink;
 pub mod packet;

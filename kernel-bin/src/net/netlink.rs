@@ -1,6 +1,7 @@
 //! AF_NETLINK sockets: `net::netlink` (NETLINK_ROUTE) over the inet
 //! stack's interfaces, NETLINK_SOCK_DIAG over the registry of open socket
-//! files (as /proc/net's tables: [`super::procnet`]).
+//! files (as /proc/net's tables: [`super::procnet`]), NETLINK_CONNECTOR's
+//! process events ([`super::connector`]).
 
 use super::Sock;
 use super::inet::{NetRef, NetState};
@@ -239,6 +240,14 @@ impl RouteHost for Host {
     fn ports(&self) -> &net::netlink::Ports {
         &self.ns.nl_ports
     }
+
+    fn connector(&self, req: &net::connector::Request<'_>, _portid: u32) {
+        // the connector's kernel socket is the initial namespace's
+        if self.ns.is_initial() {
+            let tid = crate::sched::current().id.load(core::sync::atomic::Ordering::Relaxed) as u32;
+            super::connector::request(req, crate::proc::table().tgid(tid).unwrap_or(tid));
+        }
+    }
 }
 
 fn alen(family: u16) -> usize {
@@ -292,8 +301,13 @@ pub fn netlink_socket(ty: u32, protocol: i32) -> Result<Sock> {
     if protocol < 0 || protocol as u32 >= net::netlink::MAX_LINKS {
         return Err(Errno::EPROTONOSUPPORT);
     }
-    if ![net::netlink::NETLINK_ROUTE, net::netlink::NETLINK_SOCK_DIAG, net::netlink::NETLINK_KOBJECT_UEVENT]
-        .contains(&(protocol as u32))
+    if ![
+        net::netlink::NETLINK_ROUTE,
+        net::netlink::NETLINK_SOCK_DIAG,
+        net::netlink::NETLINK_CONNECTOR,
+        net::netlink::NETLINK_KOBJECT_UEVENT,
+    ]
+    .contains(&(protocol as u32))
     {
         log::info!("socket: netlink protocol {protocol} unsupported: EPROTONOSUPPORT");
     }

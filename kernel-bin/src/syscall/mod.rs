@@ -277,7 +277,12 @@ pub fn dispatch(t: &mut UThread, n: u64) -> (Flow, Option<SysResult>) {
         nr::SETPGID => table().setpgid(t.tid, a.int(0), a.int(1)).map(|_| 0),
         nr::GETPGID => table().getpgid(t.tid, a.int(0)).map(|p| p as isize),
         nr::GETPGRP => table().getpgid(t.tid, 0).map(|p| p as isize),
-        nr::SETSID => table().setsid(t.tid).map(|p| p as isize),
+        nr::SETSID => table().setsid(t.tid).map(|p| {
+            if crate::net::connector::listening() {
+                crate::net::connector::sid(t.tid);
+            }
+            p as isize
+        }),
         nr::GETSID => table().getsid(t.tid, a.int(0)).map(|p| p as isize),
         nr::PRLIMIT64 => task::prlimit(t, a.int(0), a.uint(1), a.ptr(2).non_null(), a.ptr(3).non_null()),
         nr::GETRLIMIT => task::prlimit(t, 0, a.uint(0), None, Some(a.ptr(1))),

@@ -57,19 +57,47 @@ pub fn setid(t: &mut UThread, n: usize, id: u32) -> SysResult {
                 Ok(k) => k,
             };
             let r = if n == nr::SETUID { p.creds_mut().setuid(id) } else { p.creds_mut().setgid(id) };
-            creds_committed(p, &old);
-            r
+            let ev = creds_committed(p, &old);
+            r.map(|_| ev)
         })
         .ok_or(Errno::ESRCH)?
-        .map(|_| 0)
+        .map(|ev| {
+            id_events(t.tid, ev);
+            0
+        })
+}
+
+/// The ids that changed in a commit_creds: (uid: real, effective), (gid:
+/// real, effective), each when any of its four ids changed.
+type IdEvents = [Option<(u32, u32)>; 2];
+
+/// proc_id_connector for the changes `ev` of thread `tid` (while anyone
+/// listens).
+fn id_events(tid: process::pid::Pid, ev: IdEvents) {
+    if crate::net::connector::listening() {
+        for (gid, e) in ev.iter().enumerate() {
+            if let Some((r, e)) = e {
+                crate::net::connector::id(tid, gid == 1, *r, *e);
+            }
+        }
+    }
 }
 
 /// commit_creds(): a change of the effective or filesystem ids (or new
 /// capabilities) sets `dumpable` to `fs.suid_dumpable` (0 by default: not
 /// dumpable), so that its own user can no longer ptrace it or read its
 /// /proc files.
-fn creds_committed(p: &mut process::table::Process<crate::proc::Kernel>, old: &process::cred::Credentials) {
+fn creds_committed(
+    p: &mut process::table::Process<crate::proc::Kernel>,
+    old: &process::cred::Credentials,
+) -> IdEvents {
     let c = p.creds();
+    let ev = [
+        (c.uid != old.uid || c.euid != old.euid || c.suid != old.suid || c.fsuid != old.fsuid)
+            .then_some((c.uid, c.euid)),
+        (c.gid != old.gid || c.egid != old.egid || c.sgid != old.sgid || c.fsgid != old.fsgid)
+            .then_some((c.gid, c.egid)),
+    ];
     if c.euid != old.euid
         || c.egid != old.egid
         || c.fsuid != old.fsuid
@@ -78,6 +106,7 @@ fn creds_committed(p: &mut process::table::Process<crate::proc::Kernel>, old: &p
     {
         p.set_dumpable(crate::sysctl::suid_dumpable());
     }
+    ev
 }
 
 /// getgroups(2): `int gidsetsize`, a `gid_t` array.
@@ -165,6 +194,9 @@ pub fn prctl(t: &mut UThread, option: i32, [arg2, arg3, arg4, arg5]: [u64; 4]) -
                 if e == Errno::ENAMETOOLONG { t.read_slice(UserSlice::new(arg2, 15)) } else { Err(e) }
             })?;
             crate::proc::set_comm(t.tid, &name);
+            if crate::net::connector::listening() {
+                crate::net::connector::comm(t.tid, &crate::proc::comm(t.tid));
+            }
             Ok(0)
         }
         PR_GET_NAME => {
@@ -649,7 +681,8 @@ pub fn fork(t: &mut UThread, args: CloneArgs) -> SysResult {
     )?;
     drop(into);
     let mnt = args.flags.contains(CloneFlags::NEWNS).then_some(t.mnt_ns);
-    let r = table().clone_task_seen(t.tid, &args, &CloneHooks { mnt, charge: &charge });
+    let cn = (t.tid, args.flags.intersects(CloneFlags::THREAD | CloneFlags::PARENT));
+    let r = table().clone_task_seen(t.tid, &args, &CloneHooks { mnt, charge: &charge, cn });
     crate::cgroup::finish(charge);
     let (_, seen) = r?;
     Ok(seen as isize)
@@ -661,6 +694,9 @@ pub fn fork(t: &mut UThread, args: CloneArgs) -> SysResult {
 struct CloneHooks<'a> {
     mnt: Option<u64>,
     charge: &'a crate::cgroup::Charge,
+    /// The caller and whether the child's parent is the caller's parent
+    /// (a thread, `CLONE_PARENT`): the fork event's parent.
+    cn: (process::pid::Pid, bool),
 }
 
 impl process::seams::Hooks<crate::proc::Kernel> for CloneHooks<'_> {
@@ -677,6 +713,11 @@ impl process::seams::Hooks<crate::proc::Kernel> for CloneHooks<'_> {
             && let Err(e) = new_mount_ns(pid, from)
         {
             log::warn!("pid {pid}: its mount namespace's mounts not copied: {e:?}");
+        }
+        // proc_fork_connector, before the child runs (the base hook
+        // starts it: on another CPU its exit could come first)
+        if crate::net::connector::listening() {
+            crate::net::connector::fork(self.cn.0, tid, self.cn.1);
         }
         Hooks.thread_created(tid)
     }
@@ -1081,10 +1122,14 @@ pub fn setids(t: &mut UThread, n: usize, [x, y, z]: [u32; 3]) -> SysResult {
                     _ => Err(Errno::EINVAL),
                 }
             };
-            creds_committed(p, &before);
+            let ev = creds_committed(p, &before);
+            (r, ev)
+        })
+        .ok_or(Errno::ESRCH)
+        .and_then(|(r, ev)| {
+            id_events(t.tid, ev);
             r
         })
-        .ok_or(Errno::ESRCH)?
 }
 
 /// getresuid(2)/getresgid(2): three `uid_t *`, written in order.
