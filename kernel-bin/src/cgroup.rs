@@ -107,7 +107,7 @@ fn adopt(pid: Pid) {
     });
     if adopted {
         for &t in &threads {
-            table().with_thread(t, |th| th.ext_mut().cgroup_pid = Some(pid));
+            table().with_thread(t, |th| th.ext_mut().set_cgroup_pid(pid));
         }
         mark_counted(pid);
     }
@@ -225,7 +225,7 @@ pub fn created(c: &Charge, tid: Pid) {
     // the record may be gone already: a sibling's exec (de_thread)
     // removed it between the clone's commit and this hook, and its exit
     // found no cgroup_pid to uncharge; the count just made goes back
-    if table().with_thread(tid, |th| th.ext_mut().cgroup_pid = Some(pid)).is_none() {
+    if table().with_thread(tid, |th| th.ext_mut().set_cgroup_pid(pid)).is_none() {
         with(|s| s.h.task_exited(pid));
     }
     if !c.thread {
@@ -471,7 +471,7 @@ pub fn exiting(tid: Pid, serial: u64) {
 #[inline(never)]
 fn exiting_counted(tid: Pid, serial: u64) {
     let pid = table()
-        .with_thread(tid, |th| if th.serial() == serial { th.ext_mut().cgroup_pid.take() } else { None })
+        .with_thread(tid, |th| if th.serial() == serial { th.ext_mut().take_cgroup_pid() } else { None })
         .flatten();
     if let Some(pid) = pid {
         exited(pid);

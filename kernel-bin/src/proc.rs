@@ -74,7 +74,10 @@ pub struct ThreadExt {
     /// The process it is counted for in the cgroup hierarchy, once it
     /// entered (its clone, or its process's first clone: `crate::cgroup`);
     /// its exit gives the count back. A clone's is set by the clone.
-    pub cgroup_pid: Option<Pid>,
+    /// (A pid is never 0: `NonZeroU32` keeps the record's extension at
+    /// 128 bytes, which moves copy inline rather than by a `memcpy` call:
+    /// docs/bench.md, "Issue 24's last row".)
+    cgroup_pid: Option<core::num::NonZeroU32>,
     /// Whether its cgroup freezes, cached with the generation the answer
     /// holds for (`crate::cgroup::freezing_cached`): generation << 1 |
     /// freezing. A clone's is none (looked up at its first look).
@@ -83,6 +86,23 @@ pub struct ThreadExt {
     /// it (the chain shared by reference), exec keeps it, TSYNC writes
     /// it; the thread caches it in its `UThread`.
     pub seccomp: ::seccomp::State,
+}
+
+impl ThreadExt {
+    /// The process whose cgroup counts this thread (`crate::cgroup`).
+    pub fn cgroup_pid(&self) -> Option<Pid> {
+        self.cgroup_pid.map(core::num::NonZeroU32::get)
+    }
+
+    /// Counts it in process `pid`'s cgroup (0: in none).
+    pub fn set_cgroup_pid(&mut self, pid: Pid) {
+        self.cgroup_pid = core::num::NonZeroU32::new(pid);
+    }
+
+    /// Takes the count back: the process it was counted in.
+    pub fn take_cgroup_pid(&mut self) -> Option<Pid> {
+        self.cgroup_pid.take().map(core::num::NonZeroU32::get)
+    }
 }
 
 impl process::seams::RecordExt for ThreadExt {
@@ -218,7 +238,7 @@ impl process::seams::Hooks<Kernel> for Hooks {
         // its cgroup's count and pids charge, unless its own exit gave them
         // back before the table ended it (`crate::cgroup::exiting`): a
         // thread removed by another thread's exec
-        if let Some(pid) = ext.cgroup_pid {
+        if let Some(pid) = ext.cgroup_pid() {
             crate::cgroup::exited(pid);
         }
         // a leader's name stays with its process (a zombie keeps it)
@@ -434,3 +454,9 @@ pub fn init_exit() -> Option<process::wait::ChildStatus> {
     }
     *INIT_EXIT.lock()
 }
+// The record's extension is moved by value at clone and exit (the exit
+// hook takes it): up to 128 bytes the moves are inline stores, above it
+// each is a `memcpy` call (vfork_exit_wait +470 instructions at 136
+// bytes: docs/bench.md, "Issue 24's last row"). A field that does not
+// fit goes behind an `Option<Box<_>>` of rarely set state.
+const _: () = assert!(core::mem::size_of::<ThreadExt>() <= 128);
