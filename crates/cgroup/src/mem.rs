@@ -233,7 +233,7 @@ impl MemCounters {
     /// with the square of the largest overage from this group up and with
     /// `nr_pages` against [`HIGH_BATCH`], up to 2 s; one of at most
     /// `HZ / 100` jiffies is not slept (one reclaim try only), a longer one
-    /// after [`MAX_RECLAIM_RETRIES`] more tries that reclaimed nothing.
+    /// after Linux's `MAX_RECLAIM_RETRIES` (16) more tries that reclaimed nothing.
     pub fn handle_over_high(&self, nr_pages: u64) -> u64 {
         if nr_pages == 0 {
             return 0;
