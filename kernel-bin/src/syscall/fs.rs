@@ -1872,10 +1872,11 @@ fn per_mount_bits(flags: u64) -> u32 {
 /// for a directory onto a file or back; `ELOOP` for a target inside the
 /// moved tree. switch_root's move of a bind of the root directory onto
 /// that directory (`mount --rbind / /r; cd /r; mount --move . /; chroot
-/// .`): the target is the same inode seen through another mount, and the
-/// moved mount then covers its own root directory, a record only (as a
-/// directory bound on itself), which the namespace's root and a chroot
-/// into it see ([`crate::fs::root_path_of`]).
+/// .`), and systemd's unit root moved onto /: the target is the same
+/// inode seen through another mount, and the moved mount then hangs on
+/// its own root directory as a directory bound on itself does; the
+/// namespace's root and a chroot into it find it through the table
+/// ([`crate::fs::root_path_of`]).
 fn move_mount(t: &UThread, ns: u64, no_source: bool, src: &[u8], at: &vfs::Path) -> Result<()> {
     if no_source {
         return Err(Errno::EINVAL);
