@@ -123,24 +123,8 @@ pub fn statuses(t: &str) -> Vec<(String, String)> {
 }
 
 fn run(o: &Opts) -> Result<bool, String> {
-    crate::setup::ensure_tools(&[("qemu-system-x86_64", "qemu-system-x86")])?;
-    let dir = sidebyside::dir("devsys")?;
     let script = crate::root().join("user/debian/devsys/dev.sh");
-    // one image for both kernels, removed once they are done
-    let name = format!("initramfs-devsys-{}", std::process::id());
-    let img = crate::debsys::build_image(&roots(), &[(AUTORUN.into(), script)], &name, false)?;
-    let done = sidebyside::boot(o, &REPORT, &dir, &img.path, crate::linux::CMDLINE, crate::debsys::CMDLINE);
-    let _ = std::fs::remove_file(&img.path);
-    let done = done?;
-    let same = sidebyside::compare(&REPORT, "outputs", &dir, |lt, ot| {
-        let (ls, os) = (statuses(lt), statuses(ot));
-        println!("xtask: devsys: step: Linux's status | ours");
-        for (n, s) in &ls {
-            let ours = os.iter().find(|x| &x.0 == n).map_or("-", |x| x.1.as_str());
-            println!("  {n}: {s} | {ours}");
-        }
-    })?;
-    Ok(done && same)
+    sidebyside::run_steps(o, &REPORT, "devsys", &roots(), AUTORUN, script)
 }
 
 /// `cargo xtask devsys ...`.

@@ -21,7 +21,7 @@
 //! console in `SIDE.log`); with both sides the command prints their
 //! `diff -u` (Linux first) and each step's status on both.
 
-use crate::devsys::{statuses, step_transcript};
+use crate::devsys::step_transcript;
 use crate::sidebyside::{self, Opts, Report, Sides, Spec};
 use std::process::ExitCode;
 
@@ -59,26 +59,10 @@ fn transcript(log: &str) -> String {
 }
 
 fn run(o: &Opts) -> Result<bool, String> {
-    crate::setup::ensure_tools(&[("qemu-system-x86_64", "qemu-system-x86")])?;
-    let dir = sidebyside::dir("ns")?;
     let script = crate::root().join("user/debian/ns/ns.sh");
     let mut roots: Vec<&str> = crate::debsys::PACKAGES.to_vec();
     roots.extend(PACKAGES);
-    // one image for both kernels, removed once they are done
-    let name = format!("initramfs-ns-{}", std::process::id());
-    let img = crate::debsys::build_image(&roots, &[(AUTORUN.into(), script)], &name, false)?;
-    let done = sidebyside::boot(o, &REPORT, &dir, &img.path, crate::linux::CMDLINE, crate::debsys::CMDLINE);
-    let _ = std::fs::remove_file(&img.path);
-    let done = done?;
-    let same = sidebyside::compare(&REPORT, "outputs", &dir, |lt, ot| {
-        let (ls, os) = (statuses(lt), statuses(ot));
-        println!("xtask: ns: step: Linux's status | ours");
-        for (n, s) in &ls {
-            let ours = os.iter().find(|x| &x.0 == n).map_or("-", |x| x.1.as_str());
-            println!("  {n}: {s} | {ours}");
-        }
-    })?;
-    Ok(done && same)
+    sidebyside::run_steps(o, &REPORT, "ns", &roots, AUTORUN, script)
 }
 
 /// `cargo xtask ns ...`.

@@ -189,6 +189,37 @@ fn one_side(r: &Report, q: &crate::qemu::Qemu, side: &str, dir: &Path, timeout: 
     Ok(done)
 }
 
+/// A script of steps (`=== status NAME CODE` lines,
+/// [`crate::devsys::statuses`]) run as `autorun` in one Debian image of
+/// `roots` on the kernels of `o.sides`, the reports compared with the
+/// step table printed before the diff (devsys's and ns's run); the image
+/// goes once both are done. True when both reached their end, equal.
+pub fn run_steps(
+    o: &Opts,
+    r: &Report,
+    name: &str,
+    roots: &[&str],
+    autorun: &str,
+    script: PathBuf,
+) -> Result<bool, String> {
+    crate::setup::ensure_tools(&[("qemu-system-x86_64", "qemu-system-x86")])?;
+    let dir = dir(name)?;
+    let img_name = format!("initramfs-{name}-{}", std::process::id());
+    let img = crate::debsys::build_image(roots, &[(autorun.into(), script)], &img_name, false)?;
+    let done = boot(o, r, &dir, &img.path, crate::linux::CMDLINE, crate::debsys::CMDLINE);
+    let _ = std::fs::remove_file(&img.path);
+    let done = done?;
+    let same = compare(r, "outputs", &dir, |lt, ot| {
+        let (ls, os) = (crate::devsys::statuses(lt), crate::devsys::statuses(ot));
+        println!("xtask: {name}: step: Linux's status | ours");
+        for (n, s) in &ls {
+            let ours = os.iter().find(|x| &x.0 == n).map_or("-", |x| x.1.as_str());
+            println!("  {n}: {s} | {ours}");
+        }
+    })?;
+    Ok(done && same)
+}
+
 /// Boots `image` on the kernels of `o.sides` at once (Debian's Linux with
 /// `linux_cmdline`, ours with `ours_cmdline`), each side's report into
 /// `dir`; true when every side's report reached its end.
